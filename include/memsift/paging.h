@@ -48,7 +48,8 @@ typedef struct ms_translation {
 
 typedef struct ms_vspace ms_vspace;
 
-/* `image` must outlive the address space.  `dtb` is CR3 (the PDPT address
+/* `image` must outlive the address space.  An address space caches
+ * translations and is not safe to share between threads.  `dtb` is CR3 (the PDPT address
  * in PAE mode). */
 ms_status ms_vspace_create(ms_image *image, ms_paging_mode mode, uint64_t dtb, ms_vspace **out);
 void ms_vspace_destroy(ms_vspace *vs);
@@ -74,7 +75,8 @@ ms_status ms_vspace_read(ms_vspace *vs, uint64_t vaddr, void *buf, size_t len);
 ms_status ms_vspace_read_u16(ms_vspace *vs, uint64_t vaddr, uint16_t *out);
 ms_status ms_vspace_read_u32(ms_vspace *vs, uint64_t vaddr, uint32_t *out);
 ms_status ms_vspace_read_u64(ms_vspace *vs, uint64_t vaddr, uint64_t *out);
-/* A pointer of the address space's width, sign-extended on x64. */
+/* A pointer of the address space's width: 8 bytes on x64, 4 bytes
+ * zero-extended on x86 and PAE. */
 ms_status ms_vspace_read_ptr(ms_vspace *vs, uint64_t vaddr, uint64_t *out);
 
 /* A run of virtual pages that map to physically contiguous memory. */
@@ -90,7 +92,10 @@ typedef int (*ms_mapping_fn)(const ms_mapping *mapping, void *user);
 
 /* Visit every resident mapping with vaddr in [start, end), in ascending
  * virtual order, merging neighbours that are contiguous in both spaces.
- * Canonical x64 addresses are used (upper half sign-extended). */
+ * Canonical x64 addresses are used (upper half sign-extended).  Runs are
+ * clipped to [start, end).  Each page table is walked once per level, so
+ * a table reached through two entries (other than via the self-map, which
+ * reaches tables at other levels) is reported under the first only. */
 ms_status ms_vspace_walk(ms_vspace *vs, uint64_t start, uint64_t end, ms_mapping_fn fn, void *user);
 
 #ifdef __cplusplus

@@ -74,8 +74,12 @@ typedef struct ms_option_value {
     const char *value;
 } ms_option_value;
 
-/* Check the plugin's requirements against the image, begin the renderer with
- * its columns, run it and end the renderer. */
+/* Check the plugin's requirements and options against the image, begin the
+ * renderer with its columns, run it and end the renderer.  The renderer
+ * begins at the first row (or after a run that emitted none), so a failed
+ * requirement or a run that fails before its first row writes nothing; a
+ * run that fails later has its partial document closed.  The status and
+ * ms_last_error() are the first failure's. */
 ms_status ms_plugin_execute(const ms_plugin *plugin, const ms_plugin_host *host,
                             const ms_option_value *options, size_t noptions);
 

@@ -229,8 +229,10 @@ static val transfer(ms_tcpip_scan *s, const cs_insn *insn, int *handled)
     const cs_x86_op *op = x->operands;
     val none = {0};
     *handled = 1;
-    if (x->op_count < 1 || op[0].type != X86_OP_REG)
-        return *handled = 0, none;
+    if (x->op_count < 1 || op[0].type != X86_OP_REG) {
+        *handled = 0;
+        return none;
+    }
     val *dst = reg_val(s, op[0].reg);
     uint32_t g;
 
@@ -259,6 +261,8 @@ static val transfer(ms_tcpip_scan *s, const cs_insn *insn, int *handled)
         }
         break;
     case X86_INS_LEA: {
+        if (x->op_count != 2 || op[1].type != X86_OP_MEM)
+            break;
         const x86_op_mem *m = &op[1].mem;
         val *b = reg_val(s, m->base), *i = reg_val(s, m->index);
         if (b != NULL && i != NULL && reg_slot(m->base) == reg_slot(m->index) && m->disp == 0)

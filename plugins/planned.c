@@ -21,10 +21,6 @@ static ms_status not_yet(ms_plugin_context *ctx)
                                       NULL, 0, NULL, 0, req, not_yet}
 #define ALIASES(...) {__VA_ARGS__, NULL}
 
-PLANNED(pslist, "List processes from the active process list",
-        ALIASES("windows.pslist", "windows.pslist.PsList"), NEEDS_MEMORY_X86);
-PLANNED(modules, "List loaded kernel modules", ALIASES("windows.modules", "windows.modules.Modules"),
-        NEEDS_MEMORY_X86);
 PLANNED(netscan, "Scan memory for connections and sockets",
         ALIASES("windows.netscan", "windows.netscan.NetScan"), NEEDS_MEMORY_X86);
 PLANNED(netstat, "List connections and sockets from tcpip.sys",

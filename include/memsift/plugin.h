@@ -14,6 +14,7 @@
 
 #include "memsift/error.h"
 #include "memsift/image.h"
+#include "memsift/kernel.h"
 #include "memsift/render.h"
 
 #ifdef __cplusplus
@@ -65,6 +66,8 @@ typedef struct ms_plugin_host {
     ms_log_fn log;               /* may be NULL */
     ms_progress_fn progress;     /* may be NULL */
     void *user;                  /* passed to log and progress */
+    /* How ms_plugin_kernel discovers the kernel; NULL for the defaults. */
+    const ms_kernel_options *kernel_options;
 } ms_plugin_host;
 
 /* Option values as parsed by the host: name (without "--") and value
@@ -86,6 +89,10 @@ ms_status ms_plugin_execute(const ms_plugin *plugin, const ms_plugin_host *host,
 /* ---- for plugins ---- */
 
 ms_image *ms_plugin_image(ms_plugin_context *ctx);
+
+/* The image's kernel, discovered on the first call (warnings go to the
+ * host's log) and shared by later calls of the same run. */
+ms_status ms_plugin_kernel(ms_plugin_context *ctx, ms_kernel **out);
 const ms_plugin *ms_plugin_self(ms_plugin_context *ctx);
 
 /* Option look-ups.  Absent options: flag 0, string NULL, int MS_ERR_NOT_FOUND. */

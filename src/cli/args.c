@@ -29,7 +29,10 @@ static int fail(parser *p, const char *fmt, ...)
     return -1;
 }
 
-typedef enum global_id { OPT_FILE, OPT_RENDERER, OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_NO_INDEX, OPT_VERSION } global_id;
+typedef enum global_id {
+    OPT_FILE, OPT_RENDERER, OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_NO_INDEX, OPT_VERSION,
+    OPT_NO_HINTS, OPT_DTB, OPT_KERNEL_BASE, OPT_PROFILES
+} global_id;
 
 typedef struct global_option {
     global_id id;
@@ -42,6 +45,8 @@ static const global_option globals[] = {
     {OPT_FILE, 'f', "file", 1},    {OPT_RENDERER, 'r', "renderer", 1}, {OPT_OUTPUT, 'o', "output", 1},
     {OPT_QUIET, 'q', "quiet", 0},  {OPT_VERBOSE, 'v', "verbose", 0},   {OPT_HELP, 'h', "help", 0},
     {OPT_NO_INDEX, '\0', "no-index-cache", 0}, {OPT_VERSION, '\0', "version", 0},
+    {OPT_NO_HINTS, '\0', "no-header-hints", 0}, {OPT_DTB, '\0', "dtb", 1},
+    {OPT_KERNEL_BASE, '\0', "kernel-base", 1}, {OPT_PROFILES, '\0', "profiles", 1},
 };
 
 /* The option `arg` names: "-f", "-fVALUE", "--file", "--file=VALUE".
@@ -98,6 +103,10 @@ static int parse_global(parser *p)
     case OPT_HELP: a->show_help = 1; break;
     case OPT_NO_INDEX: a->no_index_cache = 1; break;
     case OPT_VERSION: a->show_version = 1; break;
+    case OPT_NO_HINTS: a->no_header_hints = 1; break;
+    case OPT_DTB: a->dtb = value; break;
+    case OPT_KERNEL_BASE: a->kernel_base = value; break;
+    case OPT_PROFILES: a->profiles_dir = value; break;
     }
     return 1;
 }

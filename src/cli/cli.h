@@ -17,6 +17,10 @@ typedef struct cli_args {
     int quiet;
     int verbose;
     int no_index_cache;
+    int no_header_hints;
+    const char *dtb;            /* as typed; parsed in cli_run */
+    const char *kernel_base;
+    const char *profiles_dir;
     int show_help;
     int show_version;
     const ms_plugin *plugin;

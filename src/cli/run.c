@@ -1,6 +1,7 @@
 /* One plugin run: open the image and the output, execute, clean up. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -11,6 +12,37 @@ static int same_file(const char *a, const char *b)
 {
     struct stat sa, sb;
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static ms_status parse_address(const char *option, const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno != 0 || *text == '\0' || *end != '\0' || *text == '-')
+        return ms_fail(MS_ERR_ARG, "option --%s expects an address (decimal or 0x-hex), found '%s'", option, text);
+    *out = v;
+    return MS_OK;
+}
+
+/* Kernel discovery settings from the global options; a --profiles
+ * directory is loaded on top of the built-in profiles. */
+static ms_status kernel_options(const cli_args *args, ms_kernel_options *opts, ms_profile_db **profiles)
+{
+    ms_kernel_options_init(opts);
+    opts->ignore_header_hints = args->no_header_hints;
+    ms_status st = MS_OK;
+    if (args->dtb != NULL)
+        st = parse_address("dtb", args->dtb, &opts->dtb);
+    if (st == MS_OK && args->kernel_base != NULL)
+        st = parse_address("kernel-base", args->kernel_base, &opts->kernel_base);
+    if (st == MS_OK && args->profiles_dir != NULL) {
+        st = ms_profile_db_create(profiles);
+        if (st == MS_OK)
+            st = ms_profile_db_add_dir(*profiles, args->profiles_dir);
+        opts->profiles = *profiles;
+    }
+    return st;
 }
 
 static int failed(cli_term *term, const char *message)
@@ -53,12 +85,17 @@ int cli_run(const cli_args *args, cli_term *term)
         }
     }
 
+    ms_kernel_options kopts;
+    ms_profile_db *profiles = NULL;
+    ms_status st = kernel_options(args, &kopts, &profiles);
     ms_renderer *renderer = NULL;
-    ms_status st = ms_renderer_create(format, out, &renderer);
+    if (st == MS_OK)
+        st = ms_renderer_create(format, out, &renderer);
     if (st == MS_OK) {
-        ms_plugin_host host = {image, renderer, cli_log, cli_progress, term};
+        ms_plugin_host host = {image, renderer, cli_log, cli_progress, term, &kopts};
         st = ms_plugin_execute(args->plugin, &host, args->options, args->noptions);
     }
+    ms_profile_db_destroy(profiles);
     char reason[512];
     snprintf(reason, sizeof reason, "%s", ms_last_error());
     cli_progress_clear(term);

@@ -12,6 +12,9 @@ struct ms_plugin_context {
     const ms_option_value *options;
     size_t noptions;
     int begun;
+    ms_kernel *kernel;           /* opened by ms_plugin_kernel, closed after run() */
+    ms_status kernel_status;     /* MS_OK until an attempt to open it failed */
+    char kernel_error[512];
 };
 
 ms_status ms_plugin_begin_output(ms_plugin_context *ctx);

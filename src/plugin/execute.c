@@ -98,9 +98,10 @@ ms_status ms_plugin_execute(const ms_plugin *plugin, const ms_plugin_host *host,
     if (st != MS_OK)
         return st;
 
-    ms_plugin_context ctx = {plugin, host, options, noptions, 0};
+    ms_plugin_context ctx = {plugin, host, options, noptions, 0, NULL, MS_OK, ""};
     ms_clear_error();
     st = plugin->run(&ctx);
+    ms_kernel_close(ctx.kernel);
     if (st != MS_OK) {
         if (ms_last_error()[0] == '\0')
             ms_fail(st, "%s failed: %s", plugin->name, ms_status_name(st));

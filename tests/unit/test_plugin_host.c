@@ -153,7 +153,7 @@ static void run_with(const ms_plugin *plugin, ms_image *img, ms_render_format fo
     assert_non_null(out);
     ms_renderer *r;
     assert_int_equal(ms_renderer_create(format, out, &r), MS_OK);
-    ms_plugin_host host = {img, r, log_sink, progress_sink, &res->sinks};
+    ms_plugin_host host = {img, r, log_sink, progress_sink, &res->sinks, NULL};
     res->status = ms_plugin_execute(plugin, &host, opts, nopts);
     snprintf(res->error, sizeof res->error, "%s", ms_last_error());
     ms_renderer_destroy(r);
@@ -391,7 +391,7 @@ static void test_bad_host(void **state)
 {
     (void)state;
     ms_image *img = open_raw();
-    ms_plugin_host host = {img, NULL, NULL, NULL, NULL};
+    ms_plugin_host host = {img, NULL, NULL, NULL, NULL, NULL};
     assert_int_equal(ms_plugin_execute(&probe_plugin, &host, NULL, 0), MS_ERR_ARG);
     assert_int_equal(ms_plugin_execute(NULL, &host, NULL, 0), MS_ERR_ARG);
 

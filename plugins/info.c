@@ -130,6 +130,59 @@ static ms_status header_facts(ms_plugin_context *ctx, const ms_dump_header *h)
     return MS_OK;
 }
 
+static const char *source_note(const char *source)
+{
+    return source != NULL ? source : "not found";
+}
+
+/* What kernel discovery found in memory, each with how it was found. */
+static ms_status kernel_facts(ms_plugin_context *ctx)
+{
+    ms_kernel *kernel;
+    if (ms_plugin_kernel(ctx, &kernel) != MS_OK) {
+        FACT("Kernel", "not found: %s", ms_last_error());
+        return MS_OK;
+    }
+    const ms_kernel_info *k = ms_kernel_get_info(kernel);
+    FACT("Kernel paging mode", "%s", ms_paging_mode_name(k->paging));
+    FACT("Kernel DTB", "0x%" PRIx64 " (%s)", k->dtb, source_note(k->dtb_source));
+    FACT("Kernel base", "0x%" PRIx64 " (%s)", k->kernel_base, source_note(k->kernel_base_source));
+    if (k->kernel_size != 0)
+        FACT("Kernel size", "0x%" PRIx64, k->kernel_size);
+    if (k->pdb.guid[0] != '\0')
+        FACT("Kernel PDB", "%s %s age %" PRIu32, k->pdb.name, k->pdb.guid, k->pdb.age);
+    else
+        FACT("Kernel PDB", "not readable (the kernel's debug directory is not in the image)");
+    if (k->file_version[0] != '\0')
+        FACT("Kernel file version", "%s", k->file_version);
+    FACT("NT version", "%" PRIu32 ".%" PRIu32, k->nt_major, k->nt_minor);
+    if (k->build != 0)
+        FACT("Kernel build", "%" PRIu32 " (%s)", k->build, source_note(k->build_source));
+    if (k->profile[0] != '\0')
+        FACT("Kernel profile", "%s%s", k->profile, k->profile_exact ? "" : " (nearest build; no exact profile)");
+    if (k->kdbg != 0)
+        FACT("KDBG", "0x%" PRIx64 "%s", k->kdbg, k->kdbg_encoded ? " (encoded; decoded)" : "");
+    else
+        FACT("KDBG", "not found");
+    FACT("Process list head", "0x%" PRIx64 " (%s)", k->ps_active_process_head,
+         source_note(k->ps_active_process_head_source));
+    FACT("Module list head", "0x%" PRIx64 " (%s)", k->ps_loaded_module_list,
+         source_note(k->ps_loaded_module_list_source));
+    char when[64];
+    if (k->system_time != 0 && ms_filetime_format_text(k->system_time, when, sizeof when) == MS_OK)
+        FACT("Kernel system time", "%s", when);
+    if (k->processors != 0)
+        FACT("Kernel processors", "%" PRIu32, k->processors);
+    return MS_OK;
+}
+
+static int kernel_discoverable(const ms_image_info *info)
+{
+    const ms_dump_header *h = &info->header;
+    return info->has_physical_memory &&
+           (!h->has_header || h->machine_type == MS_MACHINE_I386 || h->machine_type == MS_MACHINE_AMD64);
+}
+
 static ms_status info_run(ms_plugin_context *ctx)
 {
     const ms_image_info *info = ms_image_get_info(ms_plugin_image(ctx));
@@ -144,6 +197,8 @@ static ms_status info_run(ms_plugin_context *ctx)
          (double)info->present_bytes / (1024.0 * 1024.0));
     FACT("Physical ranges", "%zu", info->range_count);
     FACT("Max physical address", "0x%" PRIx64, info->max_address);
+    if (kernel_discoverable(info))
+        return kernel_facts(ctx);
     return MS_OK;
 }
 
@@ -161,8 +216,9 @@ const ms_plugin ms_plugin_info = {
     "Lists the facts the image's container records: its format, and for Windows crash dumps the header's "
     "dump type, machine, paging mode, DTB, NT build, processors, bugcheck, system time and uptime, the "
     "kernel list heads (PsActiveProcessHead, PsLoadedModuleList), KdDebuggerDataBlock and PfnDataBase; then "
-    "how much physical memory the image holds. Raw and LiME images have no header, so only the container "
-    "facts are shown. Works on triage dumps.",
+    "how much physical memory the image holds. When the image holds memory, kernel discovery adds what it "
+    "found offline (paging mode, DTB, kernel base, PDB GUID/age, build, KDBG, list heads, system time, "
+    "processors and the profile in use), each with how it was found. Works on triage dumps (header facts only).",
     NULL,
     0,
     info_columns,

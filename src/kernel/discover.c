@@ -95,8 +95,8 @@ static ms_status find_kernel_base(ms_kernel *k)
 
 static void read_kernel_identity(ms_kernel *k, ms_pe *pe, int *have_pe)
 {
-    ms_vspace_pe_reader r = {k->vs, k->info.kernel_base};
-    *have_pe = ms_pe_parse(ms_vspace_pe_read, &r, pe) == MS_OK;
+    k->kernel_reader = (ms_vspace_pe_reader){k->vs, k->info.kernel_base};
+    *have_pe = ms_pe_parse(ms_vspace_pe_read, &k->kernel_reader, pe) == MS_OK;
     if (!*have_pe) {
         ms_kernel_log(k, MS_KLOG_WARNING, "the kernel's PE headers at 0x%llx are not readable: %s",
                       (unsigned long long)k->info.kernel_base, ms_last_error());
@@ -345,6 +345,7 @@ static void prefer_system_dtb(ms_kernel *k)
     }
     ms_vspace_destroy(k->vs);
     k->vs = vs;
+    k->kernel_reader.vs = vs;
     k->info.dtb = dtb;
     k->info.dtb_source = "System process (after the first DTB found)";
 }

@@ -58,7 +58,7 @@ int ms_dtb_is_x86_pd(const uint8_t *page, uint64_t paddr, uint64_t max_paddr)
             return 0;
         kernel_entries++;
     }
-    return kernel_entries >= 8;
+    return kernel_entries >= 3;
 }
 
 /* PDPTEs have bits 1, 2 and 5..8 reserved in PAE mode. */

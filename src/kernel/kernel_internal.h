@@ -3,6 +3,7 @@
 #define MS_KERNEL_INTERNAL_H
 
 #include "memsift/kernel.h"
+#include "module_identity.h"
 
 /* Offsets of the EPROCESS members memsift reads; -1 when unknown. */
 typedef struct ms_eprocess_layout {
@@ -24,6 +25,7 @@ struct ms_kernel {
     const ms_profile *profile;
     ms_eprocess_layout ep;
     ms_ldr_layout ldr;
+    ms_vspace_pe_reader kernel_reader; /* read context of the kernel's ms_pe; lives as long as k */
 };
 
 void ms_kernel_log(const ms_kernel *k, ms_kernel_log_level level, const char *fmt, ...)

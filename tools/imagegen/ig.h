@@ -312,6 +312,9 @@ extern const char *ig_profile_dir;
 /* net.c: runs after processes and modules, before the pools are closed
  * and the process page tables are finished. */
 ig_status ig_network_build(ig_ctx *c);
+/* net_vista*.c (Vista and later) and net_xp*.c (XP, 2003), called by net.c. */
+ig_status ig_net_vista_build(ig_ctx *c);
+ig_status ig_net_xp_build(ig_ctx *c);
 ig_status ig_processes_finish(ig_ctx *c);
 
 /* truth.c */

@@ -38,7 +38,7 @@ static void tcpip_guid(ig_ctx *c, char guid[33], uint32_t *age)
                 if (line[0] == '#' || sscanf(line, "%63s %u %15s", g, &a, arch) != 3)
                     continue;
                 if (strlen(g) == 32 && strcmp(arch, "x64") == 0 && strstr(line, "PartitionTable=")) {
-                    snprintf(guid, 33, "%s", g);
+                    memcpy(guid, g, 33); /* 32 hex digits and the NUL */
                     *age = a;
                     break;
                 }

@@ -93,6 +93,64 @@ ms_status ms_profile_db_tcpip_symbols(const ms_profile_db *db, const char *guid,
                                       ms_tcpip_symbols *out);
 size_t ms_profile_db_tcpip_count(const ms_profile_db *db);
 
+
+/* ---- importing Volatility 3 symbol files (ISF) ---- */
+
+/* The `builds` of a profile that applies only to its own PDB (GUID/age):
+ * written when neither the ISF nor the user gives the build. */
+#define MS_PROFILE_BUILD_PDB_ONLY 0xffffffffu
+
+typedef struct ms_isf_import_options {
+    uint32_t build;      /* NT build when the ISF metadata has none; 0: unknown */
+    const char *name;    /* profile name; NULL: from module, build and arch (or GUID) */
+} ms_isf_import_options;
+
+/* What one conversion produced.  Strings belong to the import. */
+typedef struct ms_isf_summary {
+    const char *name;
+    const char *module;       /* "nt", "tcpip", or the PDB's base name */
+    const char *pdb_name;     /* "ntkrnlmp.pdb" */
+    const char *guid;         /* 32 upper-case hex digits */
+    uint32_t age;
+    unsigned pointer_size;
+    uint32_t build_min;       /* MS_PROFILE_BUILD_PDB_ONLY when unknown */
+    uint32_t build_max;
+    const char *version;      /* "10.0.19041.1288" or "" */
+    size_t structs;
+    size_t fields;            /* field and bits lines */
+    size_t symbols;
+    size_t skipped_names;     /* symbol, type and member names the profile format cannot hold */
+    int build_ignored;        /* a build was given but the module's profile applies by PDB only */
+} ms_isf_summary;
+
+typedef struct ms_isf_import ms_isf_import;
+
+/* Convert an ISF (JSON, gzip or xz, detected from its bytes) to profile text. */
+ms_status ms_isf_import_file(const char *path, const ms_isf_import_options *opts, ms_isf_import **out);
+ms_status ms_isf_import_buffer(const void *data, size_t len, const char *origin, const ms_isf_import_options *opts,
+                               ms_isf_import **out);
+void ms_isf_import_destroy(ms_isf_import *imp);
+
+const ms_isf_summary *ms_isf_import_summary(const ms_isf_import *imp);
+/* The .prof text. */
+const char *ms_isf_import_text(const ms_isf_import *imp, size_t *len);
+/* The tcpip symbol index line ("GUID AGE ARCH NAME=RVA ...") for a tcpip.pdb
+ * ISF, NULL for other modules. */
+const char *ms_isf_import_index_line(const ms_isf_import *imp);
+
+/* Write NAME.prof into `dir` (created if missing) and, for tcpip, the index
+ * line into dir/tcpip.idx (replacing one of the same GUID/age).  An existing
+ * NAME.prof with other contents is kept (MS_ERR_ARG) unless `force`.
+ * `path` receives the .prof path; *unchanged is 1 when it already held this text. */
+ms_status ms_isf_import_save(const ms_isf_import *imp, const char *dir, int force, char *path, size_t path_size,
+                             int *unchanged);
+
+/* The user's profile directory: $MEMSIFT_PROFILES, else
+ * $XDG_DATA_HOME/memsift/profiles, else ~/.local/share/memsift/profiles. */
+ms_status ms_profile_user_dir(char *buf, size_t size);
+/* Add the user's directory, when it exists. */
+ms_status ms_profile_db_add_user_dir(ms_profile_db *db);
+
 #ifdef __cplusplus
 }
 #endif

@@ -182,6 +182,12 @@ int cli_parse_args(int argc, char **argv, cli_args *out, char *err, size_t errsi
             fail(&p, "unexpected argument '%s' after plugin %s", arg, out->plugin->name);
             goto failed;
         }
+        if (strcmp(arg, "profiles") == 0) {
+            out->command = arg;
+            out->command_argc = argc - p.i - 1;
+            out->command_argv = argv + p.i + 1;
+            break;
+        }
         out->plugin = ms_registry_find(arg);
         if (out->plugin == NULL) {
             fail(&p, "unknown plugin '%s' (see 'memsift --help' for the list)", arg);

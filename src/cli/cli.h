@@ -26,6 +26,9 @@ typedef struct cli_args {
     const ms_plugin *plugin;
     ms_option_value *options;   /* heap array; values point into argv */
     size_t noptions;
+    const char *command;        /* "profiles": a command that needs no image */
+    int command_argc;           /* the arguments after the command's name */
+    char **command_argv;
 } cli_args;
 
 /* Parse argv.  Returns 0, or -1 with a one-line reason in `err`. */
@@ -53,6 +56,9 @@ void cli_progress_clear(cli_term *t);
 
 /* "memsift: <message>" on one line of stderr, control characters replaced. */
 void cli_print_error(const char *message);
+
+/* memsift profiles import|list ...; returns the exit code. */
+int cli_profiles_main(const cli_args *args);
 
 /* Open the image, run the plugin, write its rows; returns the exit code. */
 int cli_run(const cli_args *args, cli_term *term);

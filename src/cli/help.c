@@ -16,6 +16,8 @@ void cli_print_usage(void)
 {
     fputs("Usage: memsift -f IMAGE [-r FORMAT] [-o FILE] [-q] [-v] PLUGIN [PLUGIN OPTIONS]\n"
           "       memsift PLUGIN --help\n"
+          "       memsift profiles import FILE [--build N] [--name NAME] [--force]\n"
+          "       memsift profiles list [-r FORMAT]\n"
           "       memsift --help | --version\n"
           "\n"
           "Find network connections and their owners in Windows memory images.\n"

@@ -12,7 +12,9 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     int code = 0;
-    if (args.show_version) {
+    if (args.command != NULL) {
+        code = cli_profiles_main(&args);
+    } else if (args.show_version) {
         cli_print_version();
     } else if (args.show_help) {
         if (args.plugin != NULL)

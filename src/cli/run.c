@@ -25,8 +25,9 @@ static ms_status parse_address(const char *option, const char *text, uint64_t *o
     return MS_OK;
 }
 
-/* Kernel discovery settings from the global options; a --profiles
- * directory is loaded on top of the built-in profiles. */
+/* Kernel discovery settings from the global options; the user's profile
+ * directory and a --profiles directory are loaded on top of the built-in
+ * profiles. */
 static ms_status kernel_options(const cli_args *args, ms_kernel_options *opts, ms_profile_db **profiles)
 {
     ms_kernel_options_init(opts);
@@ -36,9 +37,11 @@ static ms_status kernel_options(const cli_args *args, ms_kernel_options *opts, m
         st = parse_address("dtb", args->dtb, &opts->dtb);
     if (st == MS_OK && args->kernel_base != NULL)
         st = parse_address("kernel-base", args->kernel_base, &opts->kernel_base);
-    if (st == MS_OK && args->profiles_dir != NULL) {
+    if (st == MS_OK) {
         st = ms_profile_db_create(profiles);
         if (st == MS_OK)
+            st = ms_profile_db_add_user_dir(*profiles);
+        if (st == MS_OK && args->profiles_dir != NULL)
             st = ms_profile_db_add_dir(*profiles, args->profiles_dir);
         opts->profiles = *profiles;
     }

@@ -96,7 +96,9 @@ static ms_status parse_statement(parse_state *ps, char *line)
 {
     ms_profile *p = ps->profile;
     if (strncmp(line, "source", 6) == 0 && (line[6] == ' ' || line[6] == '\t')) {
-        p->source = rest_of_line(line);
+        /* A profile cites several sources; the first names where it was derived from. */
+        if (p->source[0] == '\0')
+            p->source = rest_of_line(line);
         return MS_OK;
     }
     char *tok[MAX_TOKENS];

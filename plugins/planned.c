@@ -30,5 +30,3 @@ PLANNED(connections, "List XP/2003 TCP connections from tcpip.sys", ALIASES("win
         NEEDS_MEMORY_X86);
 PLANNED(sockets, "List XP/2003 sockets from tcpip.sys", ALIASES("windows.sockets"), NEEDS_MEMORY_X86);
 PLANNED(sockscan, "Scan memory for XP/2003 sockets", ALIASES("windows.sockscan"), NEEDS_MEMORY_X86);
-PLANNED(yarascan, "Scan physical memory with YARA rules", ALIASES("yarascan.YaraScan", "windows.yarascan"),
-        MS_PLUGIN_NEEDS_MEMORY);

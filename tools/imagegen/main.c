@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "ig.h"
+#include "net_vista.h"
 
 #ifndef IG_DEFAULT_PROFILES
 #define IG_DEFAULT_PROFILES "profiles"
@@ -18,6 +19,7 @@ static void usage(FILE *f)
     fputs("usage: ms-imagegen --profile NAME --out PATH [--size 256M]\n"
           "         [--format raw|crash|crash-bitmap5|crash-bitmap6|crash-summary]\n"
           "         [--gzip] [--seed N] [--no-header-hints] [--profiles DIR] [--verify]\n"
+          "         [--tcpip FILE]\n"
           "       ms-imagegen --list-profiles [--profiles DIR]\n", f);
 }
 
@@ -95,6 +97,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--profiles") == 0 && v) {
             ig_profile_dir = v;
             i++;
+        } else if (strcmp(a, "--tcpip") == 0 && v) {
+            ig_nv_tcpip_file = v;
+            i++;
         } else if (strcmp(a, "--gzip") == 0) {
             gz = 1;
         } else if (strcmp(a, "--no-header-hints") == 0) {
@@ -144,6 +149,12 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (ig_nv_tcpip_file && t->build < 6000) {
+        fprintf(stderr, "ms-imagegen: --tcpip needs a Vista or later profile\n");
+        return 2;
+    }
+    ig_nv_bitmap_dump = formats[fi].fmt == IG_FMT_BITMAP5 || formats[fi].fmt == IG_FMT_BITMAP6 ||
+                        formats[fi].fmt == IG_FMT_SUMMARY;
     ig_ctx *c = calloc(1, sizeof *c);
     if (c == NULL)
         return 1;

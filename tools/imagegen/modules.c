@@ -21,8 +21,10 @@ static const mod_spec mods[] = {
     {"http.sys", "HTTP.pdb", 0x14E000, 0x0},
 };
 
-/* A tcpip.pdb GUID the symbol index knows (win10-19041-x64), else the
- * GUID of the tcpip.sys 10.0.19041.4780 sample; made up elsewhere. */
+/* A tcpip.pdb GUID the symbol index knows (win10-19041-x64): among the x64
+ * entries whose PartitionCount is a word 8 bytes before PartitionTable (as
+ * in tcpip 10.0.19041.4780), the one whose PartitionTable RVA is nearest
+ * that file's (0x207208); else the GUID of that file.  Made up elsewhere. */
 static void tcpip_guid(ig_ctx *c, char guid[33], uint32_t *age)
 {
     if (c->t->build == 19041) {
@@ -34,13 +36,20 @@ static void tcpip_guid(ig_ctx *c, char guid[33], uint32_t *age)
         if (f) {
             char line[2048], g[64], arch[16];
             unsigned a;
+            unsigned long best = ~0ul;
             while (fgets(line, sizeof line, f)) {
                 if (line[0] == '#' || sscanf(line, "%63s %u %15s", g, &a, arch) != 3)
                     continue;
-                if (strlen(g) == 32 && strcmp(arch, "x64") == 0 && strstr(line, "PartitionTable=")) {
-                    memcpy(guid, g, 33); /* 32 hex digits and the NUL */
+                const char *pt = strstr(line, " PartitionTable="), *pc = strstr(line, " PartitionCount=");
+                if (strlen(g) != 32 || strcmp(arch, "x64") != 0 || pt == NULL || pc == NULL)
+                    continue;
+                unsigned long t = strtoul(pt + 16, NULL, 16), n = strtoul(pc + 16, NULL, 16);
+                unsigned long d = t > 0x207208 ? t - 0x207208 : 0x207208 - t;
+                if (t - n == 8 && d < best) {
+                    best = d;
+                    memcpy(guid, g, 32);
+                    guid[32] = '\0';
                     *age = a;
-                    break;
                 }
             }
             fclose(f);

@@ -91,8 +91,11 @@ ig_status ig_pool_alloc(ig_ctx *c, ig_pool_type type, const char tag[4], size_t 
         c->pool_prev[k] = 0;
     }
     uint64_t h = c->pool_page[k] + c->pool_used[k];
-    /* stored PoolType is POOL_TYPE + 1: odd = nonpaged, even = paged, 0 = free */
-    uint32_t ptype = k ? 2 : 1;
+    /* 0 is a free block.  Before Vista the stored PoolType is POOL_TYPE + 1
+     * (odd = nonpaged, even = paged); from Vista on bit 1 marks a block in use
+     * and bit 0 paged pool (2 = nonpaged, 3 = paged), as Volatility's
+     * POOL_HEADER_VISTA reads it. */
+    uint32_t ptype = c->t->build >= 6000 ? (k ? 3 : 2) : (k ? 2 : 1);
     if (write_header(c, h, (uint32_t)(c->pool_prev[k] / a), (uint32_t)(block / a), ptype, tag_u32(tag)) != IG_OK)
         return IG_ERR;
     c->pool_used[k] += (uint32_t)block;

@@ -164,6 +164,8 @@ static ms_status kernel_facts(ms_plugin_context *ctx)
         FACT("KDBG", "0x%" PRIx64 "%s", k->kdbg, k->kdbg_encoded ? " (encoded; decoded)" : "");
     else
         FACT("KDBG", "not found");
+    if (k->kd_version_block != 0)
+        FACT("KdVersionBlock", "0x%" PRIx64, k->kd_version_block);
     FACT("Process list head", "0x%" PRIx64 " (%s)", k->ps_active_process_head,
          source_note(k->ps_active_process_head_source));
     FACT("Module list head", "0x%" PRIx64 " (%s)", k->ps_loaded_module_list,

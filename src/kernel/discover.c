@@ -7,6 +7,7 @@
 #include "find_dtb.h"
 #include "find_kernel.h"
 #include "kdbg.h"
+#include "kdversion.h"
 #include "kernel_internal.h"
 #include "kuser.h"
 #include "module_identity.h"
@@ -37,7 +38,7 @@ static ms_status open_vspace(ms_kernel *k)
                                   : MS_PAGING_X64;
         dtb = (ms_dtb_result){mode, k->opts.dtb, "given by the user"};
     } else {
-        ms_status st = ms_find_dtb(k->image, !k->opts.ignore_header_hints, &dtb);
+        ms_status st = ms_find_dtb(k->image, !k->opts.ignore_header_hints, k->profiles, &dtb);
         if (st != MS_OK)
             return st;
     }
@@ -110,6 +111,10 @@ static void read_kernel_identity(ms_kernel *k, ms_pe *pe, int *have_pe)
 /* The build number, from the most direct source available. */
 static void find_build(ms_kernel *k, const ms_kuser *ku, const ms_pe *pe, int have_pe)
 {
+    ms_kdversion kv;
+    int have_kv = have_pe && ms_kdversion_scan(k->vs, k->info.kernel_base, pe, &kv) == MS_OK;
+    if (have_kv)
+        k->info.kd_version_block = kv.address;
     uint32_t rva, value;
     if (have_pe && ms_pe_export_find(pe, "NtBuildNumber", &rva) == MS_OK &&
         ms_vspace_read_u32(k->vs, k->info.kernel_base + rva, &value) == MS_OK && (value & 0xffff) >= 2195 &&
@@ -131,6 +136,11 @@ static void find_build(ms_kernel *k, const ms_kuser *ku, const ms_pe *pe, int ha
             k->info.build_source = "kernel file version";
             return;
         }
+    }
+    if (have_kv) {
+        k->info.build = kv.minor;
+        k->info.build_source = "KdVersionBlock";
+        return;
     }
     const ms_dump_header *h = &ms_image_get_info(k->image)->header;
     if (h->has_header && h->minor_version >= 2195 && h->minor_version < 60000) {

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "dtb_process.h"
 #include "dtb_scan.h"
 #include "kuser.h"
 
@@ -71,7 +72,37 @@ static int try_low_stub(ms_image *image, uint8_t *page, ms_dtb_result *out)
     return 0;
 }
 
-ms_status ms_find_dtb(ms_image *image, int use_hints, ms_dtb_result *out)
+/* The System process's own DTB, for page tables the self-map tests miss. */
+static int try_process_scan(ms_image *image, const ms_profile_db *profiles, uint8_t *page, int x64, int pae, int x86,
+                            ms_dtb_result *out)
+{
+    ms_process_sig sigs[MS_MAX_PROCESS_SIGS];
+    size_t nsigs = ms_process_sigs(profiles, sigs, MS_MAX_PROCESS_SIGS);
+    const ms_image_info *info = ms_image_get_info(image);
+    for (size_t r = 0; nsigs > 0 && r < info->range_count; r++) {
+        ms_phys_range range;
+        if (ms_image_range(image, r, &range) != MS_OK)
+            break;
+        uint64_t first = (range.start + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+        for (uint64_t pa = first; pa + PAGE <= range.start + range.length; pa += PAGE) {
+            uint64_t dtb;
+            unsigned ptr;
+            if (ms_image_read(image, pa, page, PAGE) != MS_OK ||
+                !ms_dtb_from_process_page(image, page, pa, sigs, nsigs, &dtb, &ptr))
+                continue;
+            const char *src = "System process (KPROCESS signature scan)";
+            if (ptr == 8 && x64 && accept(image, MS_PAGING_X64, dtb & ~0xfffull, src, out))
+                return 1;
+            if (ptr == 4 && pae && accept(image, MS_PAGING_PAE, dtb & 0xffffffe0ull, src, out))
+                return 1;
+            if (ptr == 4 && x86 && accept(image, MS_PAGING_X86, dtb & 0xfffff000ull, src, out))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+ms_status ms_find_dtb(ms_image *image, int use_hints, const ms_profile_db *profiles, ms_dtb_result *out)
 {
     const ms_image_info *info = ms_image_get_info(image);
     if (!info->has_physical_memory)
@@ -117,6 +148,8 @@ ms_status ms_find_dtb(ms_image *image, int use_hints, ms_dtb_result *out)
                         goto found;
         }
     }
+    if (try_process_scan(image, profiles, page, x64, pae, x86, out))
+        goto found;
     free(page);
     return ms_fail(MS_ERR_NOT_FOUND,
                    "no page-table root found: expected a top-level table with a self-referencing entry that "

@@ -25,8 +25,3 @@ PLANNED(netscan, "Scan memory for connections and sockets",
         ALIASES("windows.netscan", "windows.netscan.NetScan"), NEEDS_MEMORY_X86);
 PLANNED(netstat, "List connections and sockets from tcpip.sys",
         ALIASES("windows.netstat", "windows.netstat.NetStat"), NEEDS_MEMORY_X86);
-PLANNED(connscan, "Scan memory for XP/2003 TCP connections", ALIASES("windows.connscan"), NEEDS_MEMORY_X86);
-PLANNED(connections, "List XP/2003 TCP connections from tcpip.sys", ALIASES("windows.connections"),
-        NEEDS_MEMORY_X86);
-PLANNED(sockets, "List XP/2003 sockets from tcpip.sys", ALIASES("windows.sockets"), NEEDS_MEMORY_X86);
-PLANNED(sockscan, "Scan memory for XP/2003 sockets", ALIASES("windows.sockscan"), NEEDS_MEMORY_X86);

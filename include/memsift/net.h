@@ -90,7 +90,8 @@ ms_status ms_net_xp_sockscan(ms_kernel *kernel, const ms_net_options *opts, ms_n
 
 /* ---- shared helpers ---- */
 
-/* "TCPv4", "TCPv6", "UDPv4", "UDPv6", or the protocol name for other numbers. */
+/* "TCPv4", "TCPv6", "UDPv4", "UDPv6"; "RAWv4"/"RAWv6" for other protocols
+ * (XP raw sockets: the number and ms_net_protocol_name say which). */
 const char *ms_net_proto_name(const ms_net_endpoint *endpoint);
 /* Name of an IP protocol number ("TCP", "UDP", "ICMP", "GRE", ...), or NULL. */
 const char *ms_net_protocol_name(unsigned protocol);

@@ -118,9 +118,14 @@ typedef enum ms_tagscan_kernel {
 
 typedef struct ms_tagscan_options {
     ms_pool_layout layout;
-    unsigned threads;          /* 0: one per online CPU (at most 2 ... 64) */
+    /* Scan threads, 1..64; 0: one per online CPU, at most 4.  With more
+     * than one, the hits are still reported from the calling thread. */
+    unsigned threads;
     ms_tagscan_kernel kernel;
-    /* Bytes scanned per work unit, rounded to pages (0: 4 MiB). */
+    /* Bytes scanned per work unit, rounded to pages (0: 4 MiB).  The heap
+     * stays about (threads + 1) x (chunk + chunk / 2) at most on x64 and
+     * (threads + 1) x 2 chunks on x86, whatever the image size; a mapped
+     * image with few hits needs almost none. */
     size_t chunk_size;
 } ms_tagscan_options;
 

@@ -9,6 +9,9 @@
 #define MIN_CHUNK (64u << 10)
 #define MAX_CHUNK (256u << 20)
 #define MAX_THREADS 64u
+/* The scan is bound by memory bandwidth well before 4 cores, and each
+ * thread may hold a chunk and its hits. */
+#define DEFAULT_MAX_THREADS 4
 
 void ms_tagscan_options_init(ms_tagscan_options *opts)
 {
@@ -22,7 +25,7 @@ static unsigned default_threads(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
         return 1;
-    return n > (long)MAX_THREADS ? MAX_THREADS : (unsigned)n;
+    return n > DEFAULT_MAX_THREADS ? DEFAULT_MAX_THREADS : (unsigned)n;
 }
 
 ms_status ms_tagscan_create(const ms_tagscan_options *opts, ms_tagscan **out)

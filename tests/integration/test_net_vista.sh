@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# netstat and netscan (Windows Vista and later) against the ground truth of
+# generated images: every Vista+ profile, raw and crash-dump forms, gzip,
+# and the real tcpip.sys 10.0.19041.4780 embedded (no symbol index entry).
+set -euo pipefail
+gen="$MEMSIFT_BUILD/tools/imagegen/ms-imagegen"
+if [ ! -x "$gen" ]; then
+  echo "SKIP: the image generator was not built ($gen)"
+  exit 77
+fi
+check="$MEMSIFT_SRC/tests/integration/check_net_truth.py"
+tmp=$(mktemp -d "${MEMSIFT_TEST_TMP:-/tmp}/net-vista.XXXXXX" 2>/dev/null || mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+failures=0
+passes=0
+# check PROFILE FORMAT [GENERATOR OPTIONS...] [-- MEMSIFT OPTIONS...]
+check() {
+  local profile=$1 format=$2
+  shift 2
+  local genopts=() msopts=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do genopts+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  msopts=("$@")
+  local out="$tmp/$profile-$format.img" gz=""
+  for o in "${genopts[@]+"${genopts[@]}"}"; do [ "$o" = "--gzip" ] && gz=.gz; done
+  rm -f "$tmp"/*.img* 2>/dev/null || true
+  if ! "$gen" --profile "$profile" --format "$format" --size 64M --seed 5 --out "$out$gz" \
+       "${genopts[@]+"${genopts[@]}"}" >"$tmp/gen.log" 2>&1; then
+    echo "FAIL $profile $format ${genopts[*]-}: generator failed: $(head -1 "$tmp/gen.log")"
+    failures=$((failures + 1))
+    return
+  fi
+  local label="$profile $format ${genopts[*]-} ${msopts[*]-}"
+  if python3 "$check" "$MEMSIFT" "$out$gz" -- "${msopts[@]+"${msopts[@]}"}" >"$tmp/check.log" 2>&1; then
+    echo "ok   $label: $(cat "$tmp/check.log")"
+    passes=$((passes + 1))
+  else
+    echo "FAIL $label"
+    sed 's/^/     /' "$tmp/check.log" | head -20
+    failures=$((failures + 1))
+  fi
+}
+
+for p in win10-19041-x64 win11-22000-x64 win81-9600-x64 win7-7601-x64 win7-7601-x86pae; do
+  check "$p" raw
+  check "$p" crash
+  check "$p" raw --gzip
+done
+for p in win10-19041-x64 win11-22000-x64 win81-9600-x64; do
+  check "$p" crash-bitmap6
+done
+check win10-19041-x64 crash-bitmap5
+check win7-7601-x86pae crash-summary
+check win10-19041-x64 crash --no-header-hints -- --no-header-hints
+
+tcpip="${MEMSIFT_SHARED:-}/samples/tcpip-10.0.19041.4780-x64.sys"
+if [ -f "$tcpip" ]; then
+  check win10-19041-x64 raw --tcpip "$tcpip"
+  check win10-19041-x64 crash-bitmap6 --tcpip "$tcpip"
+else
+  echo "skip: $tcpip is absent (set MEMSIFT_SHARED)"
+fi
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]

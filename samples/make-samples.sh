@@ -10,7 +10,9 @@ gen="$build/tools/imagegen/ms-imagegen"
 make() {  # NAME PROFILE FORMAT [OPTIONS]
   local name=$1 profile=$2 format=$3
   shift 3
-  [ -f "$here/$name" ] && [ -f "$here/$name.truth.json" ] && return 0
+  # Keep a sample only while it is newer than the generator that made it.
+  [ -f "$here/$name" ] && [ -f "$here/$name.truth.json" ] && [ "$here/$name" -nt "$gen" ] && return 0
+  rm -f "$here/$name" "$here/$name.truth.json" "$here/$name.msidx"
   "$gen" --profile "$profile" --format "$format" --size 128M --seed 2026 --out "$here/$name" "$@" >/dev/null
   echo "samples/$name ($profile, $format)"
 }

@@ -6,8 +6,11 @@ bash "$top/scripts/deps.sh"
 BUILD_DIR="$top/build" bash "$top/scripts/build.sh"
 bash "$top/samples/make-samples.sh" "$top/build"
 cd "$top"
-for cmd in "info" "pslist" "modules"; do
+run() {
   echo
-  echo "\$ build/memsift -f samples/win10-19041-x64.raw $cmd"
-  build/memsift -f samples/win10-19041-x64.raw $cmd
-done
+  echo "\$ build/memsift $*"
+  build/memsift "$@"
+}
+run -f samples/win10-19041-x64.raw netscan
+run -f samples/win11-22000-x64.dmp.gz netstat
+run -f samples/xpsp3-x86pae.raw connscan

@@ -101,6 +101,7 @@ typedef struct ig_proc_truth {
     int absent;              /* EPROCESS page left out of a bitmap dump */
     uint64_t peb;
     uint64_t user_pt_pages[4];/* PAE: the 4 PDs; x64: PML4 frame in [0] */
+    int unreachable;         /* --damage: a Flink walk from the head misses it */
 } ig_proc_truth;
 
 typedef struct ig_mod_truth {
@@ -111,6 +112,8 @@ typedef struct ig_mod_truth {
     char guid[33];
     uint32_t age;
     uint64_t ldr;            /* VA of the KLDR_DATA_TABLE_ENTRY */
+    int unreachable;         /* --damage: a Flink walk from the head misses it */
+    int headers_out;         /* --damage: its header page is not present */
 } ig_mod_truth;
 
 typedef struct ig_ctx {
@@ -178,6 +181,9 @@ typedef struct ig_ctx {
     int nmods;
     char *conns[IG_MAX_CONNS]; /* rendered JSON objects (part 2) */
     int nconns;
+
+    unsigned damage;         /* --damage: IG_DAMAGE_* bits (damage.h) */
+    struct ig_damage_log *damage_log;
 } ig_ctx;
 
 /* phys.c */

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "damage.h"
 #include "ig.h"
 #include "net_vista.h"
 
@@ -16,11 +17,12 @@ const char *ig_profile_dir = IG_DEFAULT_PROFILES;
 
 static void usage(FILE *f)
 {
-    fputs("usage: ms-imagegen --profile NAME --out PATH [--size 256M]\n"
+    fprintf(f, "usage: ms-imagegen --profile NAME --out PATH [--size 256M]\n"
           "         [--format raw|crash|crash-bitmap5|crash-bitmap6|crash-summary]\n"
           "         [--gzip] [--seed N] [--no-header-hints] [--profiles DIR] [--verify]\n"
-          "         [--tcpip FILE]\n"
-          "       ms-imagegen --list-profiles [--profiles DIR]\n", f);
+          "         [--tcpip FILE] [--damage KIND]...\n"
+          "       ms-imagegen --list-profiles [--profiles DIR]\n"
+          "KIND: %s\n", ig_damage_names());
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -63,7 +65,8 @@ static ig_status build(ig_ctx *c)
         return IG_ERR;
     if (ig_pool_noise(c, IG_POOL_NONPAGED, 6) != IG_OK || ig_pool_noise(c, IG_POOL_PAGED, 6) != IG_OK)
         return IG_ERR;
-    if (ig_pool_flush(c) != IG_OK || ig_processes_finish(c) != IG_OK || ig_paging_finish(c) != IG_OK)
+    if (ig_pool_flush(c) != IG_OK || ig_processes_finish(c) != IG_OK || ig_damage_apply(c) != IG_OK ||
+        ig_paging_finish(c) != IG_OK)
         return IG_ERR;
     return IG_OK;
 }
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
     const char *profile = NULL, *out = NULL, *format = "raw";
     uint64_t size = 256ull << 20, seed = 1;
     int gz = 0, hints = 1, list = 0, verify = 0;
+    unsigned damage = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -99,6 +103,12 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--tcpip") == 0 && v) {
             ig_nv_tcpip_file = v;
+            i++;
+        } else if (strcmp(a, "--damage") == 0 && v) {
+            if (ig_damage_parse(v, &damage) != IG_OK) {
+                fprintf(stderr, "ms-imagegen: unknown damage '%s' (%s)\n", v, ig_damage_names());
+                return 2;
+            }
             i++;
         } else if (strcmp(a, "--gzip") == 0) {
             gz = 1;
@@ -149,6 +159,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (damage && verify) {
+        fprintf(stderr, "ms-imagegen: --verify checks intact images only; drop it with --damage\n");
+        return 2;
+    }
     if (ig_nv_tcpip_file && t->build < 6000) {
         fprintf(stderr, "ms-imagegen: --tcpip needs a Vista or later profile\n");
         return 2;
@@ -162,6 +176,7 @@ int main(int argc, char **argv)
     c->seed = seed;
     c->size = size;
     c->header_hints = hints;
+    c->damage = damage;
     char path[1024];
     snprintf(path, sizeof path, "%s/kernel/%s.prof", ig_profile_dir, t->kernel_profile);
     int rc = 1;
@@ -188,6 +203,7 @@ done:
     ig_prof_free(c->prof);
     for (int i = 0; i < c->nconns; i++)
         free(c->conns[i]);
+    free(c->damage_log);
     free(c);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "damage.h"
 #include "ig.h"
 
 ig_status ig_truth_add_connection(ig_ctx *c, const char *json_object)
@@ -86,6 +87,7 @@ ig_status ig_truth_write(ig_ctx *c, const char *path, const char *format, int du
     fputs("  \"system_time\": ", f);
     jtime(f, c->system_time);
     fprintf(f, ",\n  \"processors\": %u,\n", c->processors);
+    ig_damage_truth(c, f, dump_type);
     fputs("  \"processes\": [", f);
     for (int i = 0; i < c->nprocs; i++) {
         const ig_proc_truth *p = &c->procs[i];
@@ -102,8 +104,11 @@ ig_status ig_truth_write(ig_ctx *c, const char *path, const char *format, int du
         jtime(f, p->create_time);
         fputs(", \"exit_time\": ", f);
         jtime(f, p->exit_time);
-        fprintf(f, ", \"dtb\": %llu, \"in_dump\": %s}", (unsigned long long)p->dtb,
+        fprintf(f, ", \"dtb\": %llu, \"in_dump\": %s", (unsigned long long)p->dtb,
                 bitmap && p->absent == 1 ? "false" : "true");
+        if (c->damage)
+            fprintf(f, ", \"reachable\": %s", p->unreachable ? "false" : "true");
+        fputc('}', f);
     }
     fputs(c->nprocs ? "\n  ],\n" : "],\n", f);
     fputs("  \"modules\": [", f);
@@ -113,10 +118,17 @@ ig_status ig_truth_write(ig_ctx *c, const char *path, const char *format, int du
         fputs("\"name\": ", f);
         jstr(f, m->name);
         fputs(", \"path\": ", f);
-        jstr(f, m->path);
+        if (m->path[0])
+            jstr(f, m->path);
+        else
+            fputs("null", f);
         fprintf(f, ", \"base\": %llu, \"size\": %llu, \"pdb\": ", (unsigned long long)m->base,
                 (unsigned long long)m->size);
         jpdb(f, m->pdb_name, m->guid, m->age);
+        if (c->damage)
+            fprintf(f, ", \"reachable\": %s", m->unreachable ? "false" : "true");
+        if (m->headers_out)
+            fputs(", \"headers_in_dump\": false", f);
         fputc('}', f);
     }
     fputs(c->nmods ? "\n  ],\n" : "],\n", f);

@@ -152,7 +152,7 @@ static ms_status kernel_facts(ms_plugin_context *ctx)
     if (k->pdb.guid[0] != '\0')
         FACT("Kernel PDB", "%s %s age %" PRIu32, k->pdb.name, k->pdb.guid, k->pdb.age);
     else
-        FACT("Kernel PDB", "not readable (the kernel's debug directory is not in the image)");
+        FACT("Kernel PDB", "not readable (the kernel's PE headers or debug record are not in the image)");
     if (k->file_version[0] != '\0')
         FACT("Kernel file version", "%s", k->file_version);
     FACT("NT version", "%" PRIu32 ".%" PRIu32, k->nt_major, k->nt_minor);

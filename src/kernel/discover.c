@@ -84,11 +84,19 @@ static ms_status find_kernel_base(ms_kernel *k)
                ms_kdbg_read(k->vs, h->kd_debugger_data_block, NULL, &kdbg) == MS_OK) {
         base = kdbg.kern_base;
         k->info.kernel_base_source = "KDBG from the crash dump header";
-    } else {
-        ms_status st = ms_find_kernel_scan(k->vs, &base);
-        if (st != MS_OK)
-            return st;
+    } else if (ms_find_kernel_scan(k->vs, &base) == MS_OK) {
         k->info.kernel_base_source = "PE image scan of kernel space";
+    } else {
+        char why[512];
+        snprintf(why, sizeof why, "%s", ms_last_error());
+        uint64_t kdbg_va;
+        if (ms_find_kernel_by_kdbg(k->vs, &base, &kdbg_va) != MS_OK) {
+            char also[512];
+            snprintf(also, sizeof also, "%s", ms_last_error());
+            return ms_fail(MS_ERR_NOT_FOUND, "%s; %s", why, also);
+        }
+        k->info.kernel_base_source = "KDBG found in physical memory (the kernel's headers are not in the image)";
+        k->kdbg_found = kdbg_va;
     }
     k->info.kernel_base = base;
     return MS_OK;
@@ -99,7 +107,7 @@ static void read_kernel_identity(ms_kernel *k, ms_pe *pe, int *have_pe)
     k->kernel_reader = (ms_vspace_pe_reader){k->vs, k->info.kernel_base};
     *have_pe = ms_pe_parse(ms_vspace_pe_read, &k->kernel_reader, pe) == MS_OK;
     if (!*have_pe) {
-        ms_kernel_log(k, MS_KLOG_WARNING, "the kernel's PE headers at 0x%llx are not readable: %s",
+        ms_kernel_log(k, MS_KLOG_WARNING, "the kernel's PE headers at 0x%llx are not readable (paged out?): %s",
                       (unsigned long long)k->info.kernel_base, ms_last_error());
         return;
     }
@@ -228,6 +236,8 @@ static void find_kdbg(ms_kernel *k, const ms_pe *pe, int have_pe, ms_kdbg *kdbg,
             ms_kernel_log(k, MS_KLOG_DEBUG, "%s", ms_last_error());
         }
     }
+    if (kdbg_va == 0 && k->kdbg_found != 0)
+        kdbg_va = k->kdbg_found;
     if (kdbg_va == 0 && !k->opts.ignore_header_hints && h->has_header)
         kdbg_va = h->kd_debugger_data_block;
     *have_kdbg = kdbg_va != 0 && ms_kdbg_read(k->vs, kdbg_va, have_keys ? &keys : NULL, kdbg) == MS_OK;
@@ -294,7 +304,20 @@ static void find_list_heads(ms_kernel *k, const ms_pe *pe, int have_pe, const ms
     }
 }
 
-static void find_processors(ms_kernel *k, const ms_pe *pe, int have_pe)
+/* KiProcessorBlock holds one KPRCB pointer per processor, then NULLs. */
+static uint32_t processors_from_kdbg(ms_kernel *k, const ms_kdbg *kdbg)
+{
+    uint32_t n = 0;
+    for (; n < 64; n++) {
+        uint64_t prcb;
+        if (ms_vspace_read_ptr(k->vs, kdbg->ki_processor_block + (uint64_t)n * k->info.pointer_size, &prcb) != MS_OK ||
+            !is_kernel_va(k, prcb))
+            break;
+    }
+    return n;
+}
+
+static void find_processors(ms_kernel *k, const ms_pe *pe, int have_pe, const ms_kdbg *kdbg, int have_kdbg)
 {
     const ms_dump_header *h = &ms_image_get_info(k->image)->header;
     uint32_t count = 0, rva;
@@ -313,6 +336,8 @@ static void find_processors(ms_kernel *k, const ms_pe *pe, int have_pe)
     if (have_pe && ms_pe_export_find(pe, "KeNumberProcessors", &rva) == MS_OK &&
         ms_vspace_read(k->vs, k->info.kernel_base + rva, &byte, 1) == MS_OK && byte > 0)
         k->info.processors = byte;
+    else if (have_kdbg && kdbg->ki_processor_block != 0)
+        k->info.processors = processors_from_kdbg(k, kdbg);
 }
 
 typedef struct system_probe {
@@ -406,7 +431,7 @@ ms_status ms_kernel_open(ms_image *image, const ms_kernel_options *opts, ms_kern
     int have_kdbg;
     find_kdbg(k, &pe, have_pe, &kdbg, &have_kdbg);
     find_list_heads(k, &pe, have_pe, &kdbg, have_kdbg);
-    find_processors(k, &pe, have_pe);
+    find_processors(k, &pe, have_pe, &kdbg, have_kdbg);
     prefer_system_dtb(k);
     *out = k;
     return MS_OK;

@@ -1,8 +1,10 @@
 #include "find_kernel.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "kdbg.h"
 #include "module_identity.h"
 
 static const char *const kernel_pdbs[] = {"ntkrnlmp.pdb", "ntoskrnl.pdb", "ntkrnlpa.pdb", "ntkrpamp.pdb"};
@@ -70,4 +72,76 @@ ms_status ms_find_kernel_scan(ms_vspace *vs, uint64_t *base)
                        "was found in kernel space (%llu pages checked)", (unsigned long long)s.pages_checked);
     *base = s.found;
     return MS_OK;
+}
+
+#define KDBG_CHUNK (1u << 20)
+
+typedef struct va_of_pa {
+    uint64_t paddr;
+    uint64_t vaddr;
+} va_of_pa;
+
+static int find_pa(const ms_mapping *m, void *user)
+{
+    va_of_pa *v = user;
+    if (v->paddr >= m->paddr && v->paddr - m->paddr < m->length) {
+        v->vaddr = m->vaddr + (v->paddr - m->paddr);
+        return 1;
+    }
+    return 0;
+}
+
+/* A KDBG header found at physical address `pa`: its KernBase and
+ * PsActiveProcessHead must be kernel addresses, the process list head must
+ * read as a list through `vs`, and the block must be mapped in the kernel
+ * image, which gives its virtual address. */
+static int kdbg_at(ms_vspace *vs, const uint8_t *hdr, uint64_t pa, uint64_t *base, uint64_t *kdbg)
+{
+    unsigned ptr = ms_vspace_pointer_size(vs);
+    uint64_t kern_base, head, flink, back;
+    memcpy(&kern_base, hdr + MS_KDBG_KERN_BASE, 8);
+    memcpy(&head, hdr + MS_KDBG_PS_ACTIVE_PROCESS_HEAD, 8);
+    if (ptr == 4) {
+        kern_base &= 0xffffffffull;
+        head &= 0xffffffffull;
+    }
+    if ((kern_base & 0xfff) != 0 || head <= kern_base || ms_vspace_read_ptr(vs, head, &flink) != MS_OK ||
+        ms_vspace_read_ptr(vs, flink + ptr, &back) != MS_OK || back != head)
+        return 0;
+    va_of_pa v = {pa, 0};
+    ms_vspace_walk(vs, kern_base, kern_base + (64ull << 20), find_pa, &v);
+    ms_kdbg k;
+    if (v.vaddr == 0 || ms_kdbg_read(vs, v.vaddr, NULL, &k) != MS_OK || k.kern_base != kern_base)
+        return 0;
+    *base = kern_base;
+    *kdbg = v.vaddr;
+    return 1;
+}
+
+ms_status ms_find_kernel_by_kdbg(ms_vspace *vs, uint64_t *base, uint64_t *kdbg)
+{
+    ms_image *image = ms_vspace_image(vs);
+    const ms_image_info *info = ms_image_get_info(image);
+    uint8_t *buf = malloc(KDBG_CHUNK + 0x20);
+    if (buf == NULL)
+        return ms_fail(MS_ERR_NOMEM, "out of memory scanning for KDBG");
+    for (size_t r = 0; r < info->range_count; r++) {
+        ms_phys_range range;
+        if (ms_image_range(image, r, &range) != MS_OK)
+            break;
+        for (uint64_t off = 0; off < range.length; off += KDBG_CHUNK) {
+            uint64_t len = range.length - off < KDBG_CHUNK + 0x20 ? range.length - off : KDBG_CHUNK + 0x20;
+            if (ms_image_read(image, range.start + off, buf, (size_t)len) != MS_OK)
+                continue;
+            for (uint64_t i = MS_KDBG_OWNER_TAG; i + 0x58 <= len && i < KDBG_CHUNK; i += 4) {
+                if (memcmp(buf + i, "KDBG", 4) == 0 &&
+                    kdbg_at(vs, buf + i - MS_KDBG_OWNER_TAG, range.start + off + i - MS_KDBG_OWNER_TAG, base, kdbg)) {
+                    free(buf);
+                    return MS_OK;
+                }
+            }
+        }
+    }
+    free(buf);
+    return ms_fail(MS_ERR_NOT_FOUND, "no plain KDBG block in physical memory either (it is encoded on Windows 8+ x64)");
 }

@@ -11,4 +11,9 @@ int ms_is_kernel_pe(const ms_pe *pe);
  * is the NT kernel.  Sets *base. */
 ms_status ms_find_kernel_scan(ms_vspace *vs, uint64_t *base);
 
+/* When the kernel's headers are not in the image: find a plain KDBG in
+ * physical memory and take its KernBase (works where KDBG is not encoded:
+ * Windows XP to 7, and 32-bit Windows).  Sets *base and *kdbg (its VA). */
+ms_status ms_find_kernel_by_kdbg(ms_vspace *vs, uint64_t *base, uint64_t *kdbg);
+
 #endif

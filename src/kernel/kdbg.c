@@ -32,7 +32,7 @@ static int is_kernel_va(uint64_t va, unsigned ptr_size)
 ms_status ms_kdbg_read(ms_vspace *vs, uint64_t va, const ms_kdbg_keys *keys, ms_kdbg *out)
 {
     unsigned ptr = ms_vspace_pointer_size(vs);
-    uint8_t head[0x218];
+    uint8_t head[0x220];
     ms_status st = ms_vspace_read(vs, va, head, sizeof head);
     if (st != MS_OK)
         return ms_fail(st, "KDBG at 0x%llx is not readable", (unsigned long long)va);
@@ -66,6 +66,7 @@ ms_status ms_kdbg_read(ms_vspace *vs, uint64_t va, const ms_kdbg_keys *keys, ms_
     out->ps_active_process_head = field_at(head, MS_KDBG_PS_ACTIVE_PROCESS_HEAD, ptr);
     out->mm_pfn_database = field_at(head, MS_KDBG_MM_PFN_DATABASE, ptr);
     out->nt_build_lab = field_at(head, MS_KDBG_NT_BUILD_LAB, ptr);
+    out->ki_processor_block = field_at(head, MS_KDBG_KI_PROCESSOR_BLOCK, ptr);
     if (!is_kernel_va(out->kern_base, ptr) || !is_kernel_va(out->ps_active_process_head, ptr))
         return ms_fail(MS_ERR_FORMAT, "KDBG at 0x%llx: KernBase 0x%llx or PsActiveProcessHead 0x%llx is not a kernel address",
                        (unsigned long long)va, (unsigned long long)out->kern_base,

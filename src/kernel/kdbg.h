@@ -17,6 +17,7 @@
 #define MS_KDBG_PS_ACTIVE_PROCESS_HEAD 0x50
 #define MS_KDBG_MM_PFN_DATABASE 0xc0
 #define MS_KDBG_NT_BUILD_LAB 0x208
+#define MS_KDBG_KI_PROCESSOR_BLOCK 0x218
 #define MS_KDBG_TAG 0x4742444bu /* "KDBG" */
 #define MS_KDBG_MAX_SIZE 0x1000
 
@@ -35,6 +36,7 @@ typedef struct ms_kdbg {
     uint64_t ps_active_process_head;
     uint64_t mm_pfn_database;
     uint64_t nt_build_lab;      /* VA of the NtBuildLab string */
+    uint64_t ki_processor_block; /* VA of KiProcessorBlock, the array of KPRCB pointers */
 } ms_kdbg;
 
 /* Decode one encoded quadword. */

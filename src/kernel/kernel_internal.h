@@ -26,6 +26,7 @@ struct ms_kernel {
     ms_eprocess_layout ep;
     ms_ldr_layout ldr;
     ms_vspace_pe_reader kernel_reader; /* read context of the kernel's ms_pe; lives as long as k */
+    uint64_t kdbg_found;               /* a plain KDBG met while finding the kernel base, or 0 */
 };
 
 void ms_kernel_log(const ms_kernel *k, ms_kernel_log_level level, const char *fmt, ...)

@@ -18,8 +18,16 @@ static ms_status read_module(ms_kernel *k, uint64_t entry, ms_module *m)
     uint32_t size = 0;
     ms_vspace_read_u32(k->vs, entry + (uint64_t)l->size_of_image, &size);
     m->size = size;
-    ms_read_unicode_string(k->vs, entry + (uint64_t)l->base_name, m->name, sizeof m->name);
-    ms_read_unicode_string(k->vs, entry + (uint64_t)l->full_name, m->path, sizeof m->path);
+    if (ms_read_unicode_string(k->vs, entry + (uint64_t)l->base_name, m->name, sizeof m->name) != MS_OK)
+        ms_kernel_log(k, MS_KLOG_WARNING, "module entry 0x%llx: BaseDllName is not readable: %s",
+                      (unsigned long long)entry, ms_last_error());
+    if (ms_read_unicode_string(k->vs, entry + (uint64_t)l->full_name, m->path, sizeof m->path) != MS_OK)
+        ms_kernel_log(k, MS_KLOG_WARNING, "module entry 0x%llx (%s): FullDllName is not readable: %s",
+                      (unsigned long long)entry, m->name, ms_last_error());
+    /* No kernel module comes near 1 GiB; a larger size is damage or a smeared entry. */
+    if (size >= (1u << 30))
+        ms_kernel_log(k, MS_KLOG_WARNING, "module %s at 0x%llx: implausible SizeOfImage 0x%x",
+                      m->name[0] ? m->name : "(unnamed)", (unsigned long long)m->base, size);
     ms_module_identify(k->vs, m->base, m->size, &m->pdb, m->file_version, sizeof m->file_version);
     return MS_OK;
 }

@@ -43,8 +43,10 @@ ms_status ms_kernel_read_process(ms_kernel *k, uint64_t eprocess, ms_process *ou
             *c = '?';
     if (ep->ppid >= 0)
         out->ppid = read_ptr_or_zero(vs, eprocess + (uint64_t)ep->ppid);
-    if (ep->threads >= 0)
-        ms_vspace_read_u32(vs, eprocess + (uint64_t)ep->threads, &out->threads);
+    if (ep->threads >= 0 && ms_vspace_read_u32(vs, eprocess + (uint64_t)ep->threads, &out->threads) == MS_OK &&
+        out->threads > 1000000)
+        ms_kernel_log(k, MS_KLOG_WARNING, "process %llu (%s) at 0x%llx: implausible ActiveThreads %u",
+                      (unsigned long long)out->pid, out->name, (unsigned long long)eprocess, out->threads);
     if (ep->create_time >= 0)
         ms_vspace_read_u64(vs, eprocess + (uint64_t)ep->create_time, &out->create_time);
     if (ep->exit_time >= 0)

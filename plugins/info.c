@@ -160,6 +160,8 @@ static ms_status kernel_facts(ms_plugin_context *ctx)
         FACT("Kernel build", "%" PRIu32 " (%s)", k->build, source_note(k->build_source));
     if (k->profile[0] != '\0')
         FACT("Kernel profile", "%s%s", k->profile, k->profile_exact ? "" : " (nearest build; no exact profile)");
+    if (k->eprocess_layout[0] != '\0')
+        FACT("EPROCESS layout", "%s", k->eprocess_layout);
     if (k->kdbg != 0)
         FACT("KDBG", "0x%" PRIx64 "%s", k->kdbg, k->kdbg_encoded ? " (encoded; decoded)" : "");
     else

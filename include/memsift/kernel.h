@@ -66,6 +66,9 @@ typedef struct ms_kernel_info {
     uint32_t processors;
     char profile[64];                /* name of the kernel profile in use */
     int profile_exact;               /* 0: nearest build, with a warning */
+    /* Where the EPROCESS offsets came from: the profile, or a structure probe
+     * of the live process list when no exact profile exists. */
+    char eprocess_layout[192];
 } ms_kernel_info;
 
 /* `image` must outlive the kernel handle. */

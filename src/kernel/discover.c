@@ -7,6 +7,7 @@
 #include "find_dtb.h"
 #include "find_kernel.h"
 #include "kdbg.h"
+#include "eprocess_probe.h"
 #include "kdversion.h"
 #include "kernel_internal.h"
 #include "kuser.h"
@@ -179,6 +180,7 @@ static void choose_profile(ms_kernel *k)
             strcasecmp(guid, k->info.pdb.guid) == 0 && ms_profile_pdb_age(p) == k->info.pdb.age) {
             k->profile = p;
             k->info.profile_exact = 1;
+            k->profile_same_pdb = 1;
             break;
         }
     }
@@ -317,6 +319,59 @@ static uint32_t processors_from_kdbg(ms_kernel *k, const ms_kdbg *kdbg)
     return n;
 }
 
+/* Unless the profile was derived from this very kernel, its EPROCESS offsets
+ * may be wrong: fields moved in later Windows 11 builds and even between
+ * servicing updates of one build.  Probe the live process list and keep
+ * what it validates. */
+static void probe_eprocess(ms_kernel *k, const ms_pe *pe, int have_pe, int layouts_ok)
+{
+    if (layouts_ok && k->profile_same_pdb) {
+        snprintf(k->info.eprocess_layout, sizeof k->info.eprocess_layout, "profile %s", k->info.profile);
+        return;
+    }
+    uint64_t system = 0;
+    uint32_t rva;
+    if (have_pe && ms_pe_export_find(pe, "PsInitialSystemProcess", &rva) == MS_OK &&
+        ms_vspace_read_ptr(k->vs, k->info.kernel_base + rva, &system) != MS_OK)
+        system = 0;
+    if (system == 0 && k->info.ps_active_process_head == 0) {
+        snprintf(k->info.eprocess_layout, sizeof k->info.eprocess_layout, "profile %s (not probed: no System "
+                 "process or list head)", k->info.profile);
+        return;
+    }
+    ms_eprocess_layout probed;
+    char how[160];
+    if (ms_eprocess_probe(k->vs, k->info.pointer_size, system, k->info.ps_active_process_head, &probed, how,
+                          sizeof how) != MS_OK) {
+        ms_kernel_log(k, MS_KLOG_WARNING, "EPROCESS structure probe failed: %s", ms_last_error());
+        snprintf(k->info.eprocess_layout, sizeof k->info.eprocess_layout, "profile %s (probe failed)",
+                 k->info.profile);
+        return;
+    }
+    ms_eprocess_layout *ep = &k->ep;
+    /* The profile's unprobed fields stay only if the probe confirms its core offsets. */
+    int agrees = layouts_ok && probed.links == ep->links && probed.pid == ep->pid && probed.name == ep->name;
+    int64_t *have[] = {&ep->pid, &ep->links, &ep->ppid, &ep->name, &ep->create_time, &ep->exit_time,
+                       &ep->threads, &ep->dtb, &ep->audit_name, &ep->peb};
+    const int64_t found[] = {probed.pid, probed.links, probed.ppid, probed.name, probed.create_time,
+                             probed.exit_time, probed.threads, probed.dtb, probed.audit_name, probed.peb};
+    for (size_t i = 0; i < sizeof have / sizeof have[0]; i++)
+        if (found[i] >= 0 || !agrees)
+            *have[i] = found[i];
+    if (!agrees)
+        ep->size = 0;
+    ms_kernel_log(k, agrees ? MS_KLOG_INFO : MS_KLOG_WARNING, "EPROCESS offsets %s the %s profile: %s",
+                  agrees ? "confirm" : "differ from", k->info.profile, how);
+    snprintf(k->info.eprocess_layout, sizeof k->info.eprocess_layout, "%s", how);
+    if (k->info.ps_active_process_head == 0 && have_pe) {
+        uint64_t head;
+        if (process_head_from_system(k, pe, &head)) {
+            k->info.ps_active_process_head = head;
+            k->info.ps_active_process_head_source = "PsInitialSystemProcess export";
+        }
+    }
+}
+
 static void find_processors(ms_kernel *k, const ms_pe *pe, int have_pe, const ms_kdbg *kdbg, int have_kdbg)
 {
     const ms_dump_header *h = &ms_image_get_info(k->image)->header;
@@ -425,12 +480,14 @@ ms_status ms_kernel_open(ms_image *image, const ms_kernel_options *opts, ms_kern
     read_kernel_identity(k, &pe, &have_pe);
     find_build(k, &ku, &pe, have_pe);
     choose_profile(k);
-    if (ms_kernel_resolve_layouts(k) != MS_OK)
+    int layouts_ok = ms_kernel_resolve_layouts(k) == MS_OK;
+    if (!layouts_ok)
         ms_kernel_log(k, MS_KLOG_WARNING, "%s", ms_last_error());
     ms_kdbg kdbg;
     int have_kdbg;
     find_kdbg(k, &pe, have_pe, &kdbg, &have_kdbg);
     find_list_heads(k, &pe, have_pe, &kdbg, have_kdbg);
+    probe_eprocess(k, &pe, have_pe, layouts_ok);
     find_processors(k, &pe, have_pe, &kdbg, have_kdbg);
     prefer_system_dtb(k);
     *out = k;

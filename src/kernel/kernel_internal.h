@@ -26,6 +26,7 @@ struct ms_kernel {
     ms_eprocess_layout ep;
     ms_ldr_layout ldr;
     ms_vspace_pe_reader kernel_reader; /* read context of the kernel's ms_pe; lives as long as k */
+    int profile_same_pdb;              /* the profile was derived from this very kernel */
     uint64_t kdbg_found;               /* a plain KDBG met while finding the kernel base, or 0 */
 };
 

@@ -114,6 +114,9 @@ def short_source(info, fact):
     if words[0] == "volatilityfoundation/volatility" and files:
         return "facts: Volatility 2 " + files[0]
     if words[0] == "volatilityfoundation/volatility3" and files:
+        if any(s.startswith("facts: ") for s in info["sources"]):
+            return "Volatility 3 %s + facts/tcpip/%s.frag" % (
+                files[0], info["profile"])
         return "Volatility 3 " + files[0]
     return ("facts: " if fact else "") + src
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Writes profiles/tcpip/: symbols.idx from the tcpip ISFs and the layout
-profiles from Volatility 3's netscan layouts in ../shared/reference.
+profiles from Volatility 3's netscan layouts in ../shared/reference,
+completed by the cited facts in facts/tcpip/<profile>.frag where present.
 
 Usage: derive_tcpip.py --shared ../shared --out profiles
 """
@@ -50,8 +51,10 @@ LAYOUTS = [
     ("win10-10586-x86", "netscan-win10-10586-x86", 10586, 10586, None, None),
     ("win10-14393-x86", "netscan-win10-14393-x86", 14393, 14393, None, None),
     ("win10-15063-x86", "netscan-win10-15063-x86", 15063, 16299, None, None),
-    ("win10-17134-x86", "netscan-win10-17134-x86", 17134, 19045, None,
-     "19041-19045: Volatility 3 falls back to this newest listed x86 file "
+    ("win10-17134-x86", "netscan-win10-17134-x86", 17134, 18363, None, None),
+    ("win10-19041-x86", "netscan-win10-17134-x86", 19041, 19045, None,
+     "Volatility 3 falls back to its newest listed x86 file, "
+     "netscan-win10-17134-x86.json, for 19041 and later "
      "(netscan-win10-19041-x86.json ships unreferenced); unverified"),
     ("win10-10240-x64", "netscan-win10-x64", 10240, 14393, None, None),
     ("win10-15063-x64", "netscan-win10-15063-x64", 15063, 15063, None, None),
@@ -65,10 +68,16 @@ LAYOUTS = [
      "reported as 18362 by the kernel; see win10-18362-x64"),
     ("win10-19041-x64", "netscan-win10-19041-x64", 19041, 19045, None,
      "19042-19045 kernels report 19041"),
-    ("win10-20348-x64", "netscan-win10-20348-x64", 20348, 20348, None,
-     "Volatility 3 also falls back to this file for 22000 and later "
-     "(Windows 11); unverified there"),
+    ("win10-20348-x64", "netscan-win10-20348-x64", 20348, 20348, None, None),
+    ("win11-22000-x64", "netscan-win10-20348-x64", 22000, 22631, None,
+     "Windows 11 21H2-23H2 (22000, 22621, 22631); Volatility 3 falls back "
+     "to the 20348 file here, unverified; the facts file overrides what "
+     "other sources give for 22000 and later"),
+    ("win11-26100-x64", "netscan-win10-20348-x64", 26100, 26200, None,
+     "Windows 11 24H2/25H2 and Server 2025 (26100, 26200); base as for "
+     "win11-22000-x64, TcpL/UdpA from the facts file"),
 ]
+
 
 POOL_TAGS = [("TAG_TCP_ENDPOINT", "TcpE"), ("TAG_TCP_LISTENER", "TcpL"),
              ("TAG_UDP_ENDPOINT", "UdpA")]
@@ -78,6 +87,9 @@ NT_SIZES = {"nt_symbols!_LIST_ENTRY": (8, 16),
             "nt_symbols!_RTL_BITMAP": (8, 16)}
 
 SKIP_TYPES = ("_LARGE_INTEGER", "__unnamed")
+
+FACTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "facts",
+                         "tcpip")
 
 
 def tcpip_symbols_idx(shared):
@@ -117,14 +129,15 @@ class NetscanTypes(proflib.Types):
         return proflib.Types.size_of(self, t)
 
 
-def layout_lines(isf):
+def layout_structs(isf):
+    """{struct: {"size", "fields": {name: (offset, size)}, "notes"}}."""
     types = NetscanTypes(isf["user_types"], isf["base_types"])
-    out = []
+    out = {}
     for sname in sorted(isf["user_types"]):
         if sname.startswith(SKIP_TYPES):
             continue
         ut = isf["user_types"][sname]
-        rows = []
+        fields = {}
         end = 0
         notes = []
         for fname, f in ut["fields"].items():
@@ -133,16 +146,75 @@ def layout_lines(isf):
                 notes.append("# %s has no CreateTime in this layout" % sname)
                 continue
             size = types.size_of(t)
-            rows.append((f["offset"], fname, size))
+            fields[fname] = (f["offset"], size)
             end = max(end, f["offset"] + (size or 1))
         size = ut.get("size", 0)
         if size < end:
             notes.append("# %s: published size %s does not cover its members;"
                          " size unknown" % (sname, proflib.fmt_num(size)))
             size = 0
-        out.extend(notes)
-        out.append("struct %s %s" % (sname, proflib.fmt_num(size)))
-        for off, fname, fsize in sorted(rows):
+        out[sname] = {"size": size, "fields": fields, "notes": notes}
+    return out, types.pointer_size()
+
+
+def facts_path(name):
+    return os.path.join(FACTS_DIR, name + ".frag")
+
+
+def read_facts(name):
+    """Statements of facts/tcpip/NAME.frag, or None.  A fragment holds
+    source, struct, field and const statements; `struct` may repeat a
+    struct the layout file has (its size then replaces the published one)."""
+    path = facts_path(name)
+    if not os.path.exists(path):
+        return None
+    stmts = proflib.parse_prof(proflib.read_text(path), path, fragment=True)
+    for kw, args in stmts:
+        if kw not in ("source", "struct", "field", "const"):
+            raise proflib.ProfileError("%s: %s is not allowed in a tcpip "
+                                       "facts fragment" % (path, kw))
+    return stmts
+
+
+def merge_facts(structs, consts, stmts, name):
+    """Applies fragment statements; returns the sources it cites."""
+    sources = []
+    for kw, args in stmts:
+        if kw == "source":
+            sources.append(" ".join(args))
+        elif kw == "struct":
+            st = structs.setdefault(args[0], {"size": 0, "fields": {},
+                                              "notes": []})
+            st["size"] = proflib.parse_num(args[1])
+            st["notes"] = [n for n in st["notes"] if "size unknown" not in n]
+            st["facts"] = True
+        elif kw == "field":
+            st = structs[args[0]]
+            size = proflib.parse_num(args[3]) if len(args) > 3 else None
+            st["fields"][args[1]] = (proflib.parse_num(args[2]), size)
+            st["facts"] = True
+            if args[1] == "CreateTime":
+                st["notes"] = [n for n in st["notes"] if "CreateTime" not in n]
+        elif kw == "const":
+            consts[args[0]] = args[1]
+    if not sources:
+        raise proflib.ProfileError("%s: a facts fragment needs a source "
+                                   "statement" % facts_path(name))
+    return sources
+
+
+def struct_lines(structs, name):
+    out = []
+    for sname in sorted(structs):
+        st = structs[sname]
+        out.extend(st["notes"])
+        if st.get("facts"):
+            out.append("# %s: completed from tools/profiles/facts/tcpip/"
+                       "%s.frag" % (sname, name))
+        out.append("struct %s %s" % (sname, proflib.fmt_num(st["size"])))
+        rows = sorted((off, fname, fsize)
+                      for fname, (off, fsize) in st["fields"].items())
+        for off, fname, fsize in rows:
             if fsize is None:
                 out.append("field %s %s %s" % (sname, fname,
                                                 proflib.fmt_num(off)))
@@ -151,7 +223,7 @@ def layout_lines(isf):
                     sname, fname, proflib.fmt_num(off),
                     proflib.fmt_num(fsize)))
         out.append("")
-    return out, types.pointer_size()
+    return out
 
 
 def layout_profile(shared, name, stem, bmin, bmax, revs, note):
@@ -159,12 +231,24 @@ def layout_profile(shared, name, stem, bmin, bmax, revs, note):
                         stem + ".json")
     with open(path, "r", encoding="utf-8") as f:
         isf = json.load(f)
-    body, ptr = layout_lines(isf)
+    structs, ptr = layout_structs(isf)
+    consts = {}
+    for cname, tag in POOL_TAGS:
+        consts[cname] = tag
+    if stem.startswith("netscan-win10-20348"):
+        # Volatility 3 PR #1277 scans TTcb as a second TcpE tag from 20348.
+        consts["TAG_TCP_ENDPOINT_TCB"] = "TTcb"
+    facts = read_facts(name)
+    fact_sources = merge_facts(structs, consts, facts, name) if facts else []
     lines = [
         "# Generated by tools/profiles/derive_tcpip.py; do not edit.",
         "# Offsets from Volatility 3's netscan layout %s.json" % stem,
         "# (Volatility Software License 1.0); ports are big-endian.",
     ]
+    if facts:
+        lines.append("# Structures marked below are completed or overridden "
+                     "from tools/profiles/facts/tcpip/%s.frag," % name)
+        lines.append("# which cites a source for each value.")
     if note:
         lines.append("# Builds: %s." % note)
     lines += [
@@ -180,14 +264,13 @@ def layout_profile(shared, name, stem, bmin, bmax, revs, note):
         "volatility3/framework/symbols/windows/netscan/%s.json @%s" % (
             stem, VOL3_COMMIT),
         "source build ranges: " + VOL3_TABLE,
-        "",
     ]
-    lines.extend(body)
-    for cname, tag in POOL_TAGS:
-        lines.append("const %s %s" % (cname, tag))
-    if stem.startswith("netscan-win10-20348"):
-        # Volatility 3 PR #1277 scans TTcb as a second TcpE tag from 20348.
-        lines.append("const TAG_TCP_ENDPOINT_TCB TTcb")
+    for src in fact_sources:
+        lines.append("source facts: " + src)
+    lines.append("")
+    lines.extend(struct_lines(structs, name))
+    for cname in consts:
+        lines.append("const %s %s" % (cname, consts[cname]))
     return proflib.finish(lines)
 
 
@@ -202,7 +285,8 @@ def derive(shared, out_dir):
                            text)
         arch = [a[0] for k, a in stmts if k == "arch"][0]
         info[name] = {"arch": arch, "builds": (bmin, bmax),
-                      "source": "vol3 " + stem + ".json"}
+                      "source": "vol3 " + stem + ".json",
+                      "facts": os.path.exists(facts_path(name))}
     return info, count
 
 

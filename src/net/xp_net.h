@@ -117,8 +117,9 @@ typedef struct ms_xp_table {
 #define MS_XP_MAX_CHAIN 4096u
 #define MS_XP_MAX_OBJECTS 1000000u
 
-/* Locate a table: candidate sets of the profiles, then a structural search
- * of tcpip.sys's image.  MS_ERR_NOT_FOUND with the reason otherwise. */
+/* Locate a table: candidate sets of the profiles, then code analysis of
+ * tcpip.sys (xp_code.h), then a structural search of its image.
+ * MS_ERR_NOT_FOUND with the reason otherwise. */
 ms_status ms_xp_find_table(ms_xp_ctx *ctx, ms_xp_table_kind kind, ms_xp_table *out);
 
 /* Score a table: -1 when a slot is not a pointer or an object is

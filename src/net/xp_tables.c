@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "kernel/kernel_internal.h"
+#include "kernel/module_identity.h"
+#include "xp_code.h"
 #include "xp_net.h"
 
 static const char *const tags[2] = {"TCPT", "TCPA"};
@@ -179,6 +181,55 @@ static int from_candidates(ms_xp_ctx *ctx, ms_xp_table_kind kind, ms_xp_table *o
     return 0;
 }
 
+/* The pairs code analysis reports, read and scored as `kind` tables: the
+ * most voted pair whose array holds objects of the kind's tag; an empty
+ * array only as the TCB table, when another pair holds address objects. */
+static int from_code(ms_xp_ctx *ctx, ms_xp_table_kind kind, ms_xp_table *out)
+{
+    ms_vspace_pe_reader reader = {ctx->vs, ctx->tcpip.base};
+    ms_pe pe;
+    ms_xp_code_result res;
+    if (ms_pe_parse(ms_vspace_pe_read, &reader, &pe) != MS_OK ||
+        ms_xp_code_find(&pe, ctx->tcpip.base, &res) != MS_OK) {
+        ms_kernel_log(ctx->kernel, MS_KLOG_INFO, "code analysis of tcpip.sys found no %s: %s", table_names[kind],
+                      ms_last_error());
+        return 0;
+    }
+    const ms_xp_layout *l = &ctx->layouts[0];
+    int score[MS_XP_CODE_MAX_TABLES], other[MS_XP_CODE_MAX_TABLES], have_other = 0;
+    uint64_t array[MS_XP_CODE_MAX_TABLES], count[MS_XP_CODE_MAX_TABLES];
+    for (size_t i = 0; i < res.count; i++) {
+        const ms_xp_code_table *t = &res.tables[i];
+        score[i] = other[i] = -1;
+        if (!read_global(ctx, t->table_rva, l->ptr, &array[i]) || !read_global(ctx, t->count_rva, 4, &count[i]))
+            continue;
+        score[i] = ms_xp_table_score(ctx, l, kind, array[i], (uint32_t)count[i]);
+        other[i] = ms_xp_table_score(ctx, l, kind == MS_XP_TCB ? MS_XP_ADDROBJ : MS_XP_TCB, array[i],
+                                     (uint32_t)count[i]);
+        have_other |= other[i] > 0;
+    }
+    size_t pick = res.count;
+    for (size_t i = 0; i < res.count && pick == res.count; i++)
+        if (score[i] > 0)
+            pick = i;
+    for (size_t i = 0; i < res.count && pick == res.count && kind == MS_XP_TCB && have_other; i++)
+        if (score[i] == 0 && other[i] <= 0)
+            pick = i;
+    if (pick == res.count) {
+        ms_kernel_log(ctx->kernel, MS_KLOG_INFO,
+                      "code analysis of tcpip.sys: none of the %zu hashed pointer tables holds %s objects",
+                      res.count, tags[kind]);
+        return 0;
+    }
+    const ms_xp_code_table *t = &res.tables[pick];
+    out->array = array[pick];
+    out->count = (uint32_t)count[pick];
+    out->layout = 0;
+    snprintf(out->how, sizeof out->how, "%u sites index the pointer at tcpip+0x%x by hash %% the LONG at tcpip+0x%x",
+             t->sites, t->table_rva, t->count_rva);
+    return 1;
+}
+
 #define MS_XP_MAX_MODULE (8u << 20)
 
 /* Read tcpip.sys's image; unreadable pages stay zero. */
@@ -268,7 +319,7 @@ static int structural(ms_xp_ctx *ctx, ms_xp_table_kind kind, ms_xp_table *out)
         out->array = v;
         out->count = count;
         out->layout = 0;
-        snprintf(out->how, sizeof out->how, "structural search: pointer at tcpip+0x%zx, %u buckets from %s",
+        snprintf(out->how, sizeof out->how, "pointer at tcpip+0x%zx, %u buckets from %s",
                  off, count, how);
         (void)count_rva;
     }
@@ -283,18 +334,27 @@ ms_status ms_xp_find_table(ms_xp_ctx *ctx, ms_xp_table_kind kind, ms_xp_table *o
         return ms_fail(MS_ERR_NOT_FOUND, "tcpip.sys is not in the module list, so its %s cannot be found",
                        table_names[kind]);
     if (from_candidates(ctx, kind, out)) {
-        ms_kernel_log(ctx->kernel, MS_KLOG_INFO, "%s at 0x%llx (%u buckets): %s", table_names[kind],
-                      (unsigned long long)out->array, out->count, out->how);
+        ms_kernel_log(ctx->kernel, MS_KLOG_INFO, "%s at 0x%llx (%u buckets) found by a candidate set: %s",
+                      table_names[kind], (unsigned long long)out->array, out->count, out->how);
+        return MS_OK;
+    }
+    if (from_code(ctx, kind, out)) {
+        ms_kernel_log(ctx->kernel, MS_KLOG_INFO,
+                      "no candidate set of the tcpip profiles holds a valid %s; %s at 0x%llx (%u buckets) found by "
+                      "code analysis: %s",
+                      table_names[kind], table_names[kind], (unsigned long long)out->array, out->count, out->how);
         return MS_OK;
     }
     if (structural(ctx, kind, out)) {
         ms_kernel_log(ctx->kernel, MS_KLOG_WARNING,
-                      "no candidate set of the tcpip profiles holds a valid %s; %s at 0x%llx", table_names[kind],
-                      out->how, (unsigned long long)out->array);
+                      "neither a candidate set of the tcpip profiles nor code analysis gives a valid %s; %s at "
+                      "0x%llx (%u buckets) found by structural search: %s",
+                      table_names[kind], table_names[kind], (unsigned long long)out->array, out->count, out->how);
         return MS_OK;
     }
     return ms_fail(MS_ERR_NOT_FOUND,
-                   "no valid %s in tcpip.sys (%s %s): no candidate set validates and no pointer in its image "
+                   "no valid %s in tcpip.sys (%s %s): no candidate set validates, code analysis finds none and no "
+                   "pointer in its image "
                    "leads to %s objects; the pool scan (%s) may still find them",
                    table_names[kind], ctx->tcpip.name, ctx->tcpip.file_version[0] ? ctx->tcpip.file_version : "",
                    tags[kind], kind == MS_XP_TCB ? "connscan" : "sockscan");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ig.h"
+#include "net_xp.h"
 
 
 typedef struct mod_spec { const char *name, *pdb; uint32_t size_x64, size_x86; } mod_spec;
@@ -156,9 +157,13 @@ ig_status ig_modules_build(ig_ctx *c)
             {"PAGE", text_end + 0x7000, size - (text_end + 0x7000) - 0x3000, 0x60000020},
             {".reloc", size - 0x3000, 0x3000, 0x42000040},
         };
+        uint32_t dir_rva = text_end;
+        int nsec = 5;
+        if (t->build < 6000 && strcmp(s->name, "tcpip.sys") == 0)
+            nsec = xp_tcpip_sections(x64, size, sec, &dir_rva);
         ig_pe_spec spec = {
             .base = va, .size_of_image = size, .pe64 = x64, .machine = x64 ? 0x8664 : 0x14C,
-            .sections = sec, .nsections = 5, .dll_name = NULL, .dir_rva = text_end,
+            .sections = sec, .nsections = nsec, .dll_name = NULL, .dir_rva = dir_rva,
             .pdb_name = m->pdb_name, .guid = m->guid, .age = m->age,
             .timestamp = (uint32_t)ig_rng_range(&c->rng, 0x40000000, 0x7FFFFFFF), .entry_rva = 0x1010,
         };

@@ -309,10 +309,22 @@ static ig_status scenario(ig_ctx *c, xp_net *n)
     return IG_OK;
 }
 
+static int in_data(const xp_net *n, uint64_t rva, unsigned len)
+{
+    return rva >= XP_TEXT_END(n->x64) && rva + len <= XP_DATA_END(n->x64);
+}
+
 static ig_status write_globals(ig_ctx *c, xp_net *n, const ig_mod_truth *m)
 {
-    for (int i = 0; i < XP_NGLOBALS; i++)
+    for (int i = 0; i < XP_NGLOBALS; i++) {
+        if (!in_data(n, n->rva[i], (unsigned)c->ptr))
+            return ig_fail("tcpip global %s at RVA 0x%llx is outside .data", global_names[i],
+                           (unsigned long long)n->rva[i]);
         if (ig_ensure_mapped(c, m->base + n->rva[i], c->ptr, IG_MAP_NX) != IG_OK)
+            return IG_ERR;
+    }
+    for (int i = 0; i < 2; i++)
+        if (ig_ensure_mapped(c, m->base + n->decoy_rva[i], c->ptr, IG_MAP_NX) != IG_OK)
             return IG_ERR;
     /* the slots of the other address sets that share these pages hold 0, so
      * a reader trying every set (as Volatility 2 does) finds only this one */
@@ -327,7 +339,50 @@ static ig_status write_globals(ig_ctx *c, xp_net *n, const ig_mod_truth *m)
     s |= ig_w32(c, m->base + n->rva[XP_TCB_SIZE], n->tcb_size);
     s |= ig_wptr(c, m->base + n->rva[XP_AO_TABLE], n->ao_table);
     s |= ig_w32(c, m->base + n->rva[XP_AO_SIZE], n->ao_size);
+    s |= ig_wptr(c, m->base + n->decoy_rva[0], n->decoy_table);
+    s |= ig_w32(c, m->base + n->decoy_rva[1], XP_DECOY_BUCKETS);
     return s == IG_OK ? IG_OK : IG_ERR;
+}
+
+/* A bucket array from the nonpaged pool: below a page (with its header)
+ * it is an ordinary block, so a pool header follows its last slot; from a
+ * page on, whole pages without a header of their own. */
+static ig_status bucket_array(ig_ctx *c, uint32_t buckets, uint64_t *va)
+{
+    size_t bytes = (size_t)buckets * c->ptr;
+    if (bytes + ig_pool_header_size(c) <= IG_PAGE) {
+        if (ig_pool_alloc(c, IG_POOL_NONPAGED, XP_ARRAY_TAG, bytes, va, NULL) != IG_OK)
+            return IG_ERR;
+        static const uint8_t zero[IG_PAGE];
+        return ig_write(c, *va, zero, bytes);
+    }
+    return ig_kva_alloc(c, IG_VA_NPPOOL, bytes, va);
+}
+
+/* Another hash table of tcpip's kind (a route-cache-like table with
+ * made-up tags), reached by the same code shapes: code analysis must not
+ * take it for either table. */
+static ig_status decoy_table(ig_ctx *c, xp_net *n)
+{
+    uint64_t lo = XP_TEXT_END(n->x64) + 0x100;
+    n->decoy_rva[0] = lo;
+    n->decoy_rva[1] = lo + (uint64_t)c->ptr;
+    for (int i = 0; i < n->ncand; i++)
+        if (n->cand_rva[i] < lo + 2u * c->ptr && n->cand_rva[i] + c->ptr > lo)
+            return ig_fail("decoy tcpip global overlaps candidate RVA 0x%llx", (unsigned long long)n->cand_rva[i]);
+    if (bucket_array(c, XP_DECOY_BUCKETS, &n->decoy_table) != IG_OK)
+        return IG_ERR;
+    for (int i = 0; i < 6; i++) {
+        uint64_t e;
+        if (ig_pool_alloc(c, IG_POOL_NONPAGED, "IPre", 0x40, &e, NULL) != IG_OK)
+            return IG_ERR;
+        uint32_t b = (uint32_t)ig_rng_range(&c->rng, 0, XP_DECOY_BUCKETS - 1);
+        uint64_t head = 0;
+        if (ig_read(c, n->decoy_table + (uint64_t)b * c->ptr, &head, c->ptr) != IG_OK ||
+            ig_wptr(c, e, head) != IG_OK || ig_wptr(c, n->decoy_table + (uint64_t)b * c->ptr, e) != IG_OK)
+            return IG_ERR;
+    }
+    return IG_OK;
 }
 
 ig_status ig_net_xp_build(ig_ctx *c)
@@ -342,15 +397,14 @@ ig_status ig_net_xp_build(ig_ctx *c)
     if (load_layout(c, n) != IG_OK || xp_tcpip_version(c, n, m) != IG_OK || scenario(c, n) != IG_OK)
         goto done;
     /* Bucket arrays: 512 TCB and 128 address-object heads (sizes chosen
-     * here); allocations of a page or more come page-aligned from the pool
-     * without a header of their own. */
+     * here; MaxHashTableSize's default is 512). */
     n->tcb_size = 0x200;
     n->ao_size = 0x80;
-    if (ig_kva_alloc(c, IG_VA_NPPOOL, n->tcb_size * c->ptr, &n->tcb_table) != IG_OK ||
-        ig_kva_alloc(c, IG_VA_NPPOOL, n->ao_size * c->ptr, &n->ao_table) != IG_OK)
+    if (bucket_array(c, n->tcb_size, &n->tcb_table) != IG_OK || bucket_array(c, n->ao_size, &n->ao_table) != IG_OK ||
+        decoy_table(c, n) != IG_OK)
         goto done;
-    if (xp_objects_write(c, n) != IG_OK || write_globals(c, n, m) != IG_OK || xp_decoys_write(c, n) != IG_OK ||
-        xp_truth_add(c, n) != IG_OK)
+    if (xp_objects_write(c, n) != IG_OK || write_globals(c, n, m) != IG_OK || xp_code_write(c, n, m) != IG_OK ||
+        xp_decoys_write(c, n) != IG_OK || xp_truth_add(c, n) != IG_OK)
         goto done;
     s = IG_OK;
 done:

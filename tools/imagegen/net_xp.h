@@ -6,6 +6,8 @@
 
 #define XP_MAX_OBJS 64
 #define XP_MAX_CANDS 48
+#define XP_ARRAY_TAG "TCPh"      /* bucket arrays: made up, the real tag is not known here */
+#define XP_DECOY_BUCKETS 64u
 
 /* The four tcpip.sys globals of one Volatility 2 address set
  * (volatility/win32/network.py module_versions_xp / _2003). */
@@ -44,12 +46,24 @@ typedef struct xp_net {
     uint16_t ver[4];         /* tcpip.sys FileVersion */
     uint32_t timestamp;
     const char *lab;         /* build lab suffix of the FileVersion string */
-    uint64_t tcb_table, ao_table;
+    uint64_t tcb_table, ao_table, decoy_table;
+    uint64_t decoy_rva[2];   /* pointer and LONG of the decoy hash table */
     uint32_t tcb_size, ao_size;
     uint8_t nic[4], server[4];
     xp_obj objs[XP_MAX_OBJS];
     int nobjs;
 } xp_net;
+
+/* XP / 2003 tcpip.sys sections (modules.c): .text, then .data holding every
+ * candidate RVA of the profile (xp-x86 0x3F3B0-0x49AEB, 2003-x64
+ * 0x861CC-0xCD2DF), PAGE, INIT, .reloc.  The rest of the image is PAGE. */
+#define XP_TEXT_END(x64) ((x64) ? 0x86000u : 0x3F000u)
+#define XP_DATA_END(x64) ((x64) ? 0xCE000u : 0x4B000u)
+int xp_tcpip_sections(int x64, uint32_t size, ig_pe_section sec[5], uint32_t *dir_rva);
+
+/* net_xp_code.c: code that indexes the tables by hash % count, and a
+ * decoy hash table of another kind. */
+ig_status xp_code_write(ig_ctx *c, xp_net *n, const ig_mod_truth *m);
 
 /* net_xp_pe.c: FileVersion resource and timestamps of tcpip.sys. */
 ig_status xp_tcpip_version(ig_ctx *c, const xp_net *n, ig_mod_truth *m);

@@ -312,20 +312,30 @@ static int addr_is(const uint8_t a[4], unsigned x0, unsigned x1, unsigned x2, un
     return a[0] == x0 && a[1] == x1 && a[2] == x2 && a[3] == x3;
 }
 
-/* Values a live tcpip could hold: a pid of the NT range (multiple of 4),
- * a local address of this machine, non-zero ports where TCP/UDP need them,
- * a known protocol and a CreateTime between boot and the dump. */
+/* Values a live tcpip could hold, judged from the object alone (the same
+ * rule as memsift's, docs/usage.md): a PID of the NT range (a multiple of
+ * 4 below 2^26), a local address 0.0.0.0 or unicast (not 0/8, below
+ * 224.0.0.0), for connections non-zero ports and a unicast remote address,
+ * for sockets a protocol number below 256, a port for TCP/UDP and a
+ * CreateTime from 1980 to a day after the dump. */
+static int unicast(const uint8_t a[4], int any_ok)
+{
+    if (addr_is(a, 0, 0, 0, 0))
+        return any_ok;
+    return a[0] != 0 && a[0] < 224;
+}
+
 static int plausible(const ig_ctx *c, const xp_net *n, const xp_obj *o)
 {
-    if (o->pid > 0xFFFF || o->pid % 4 != 0)
-        return 0;
-    if (!addr_is(o->laddr, 0, 0, 0, 0) && !addr_is(o->laddr, 127, 0, 0, 1) && memcmp(o->laddr, n->nic, 4) != 0)
+    (void)n;
+    if (o->pid % 4 != 0 || o->pid >= (1u << 26) || !unicast(o->laddr, 1))
         return 0;
     if (!o->sock)
-        return o->lport != 0 && o->rport != 0 && !addr_is(o->raddr, 0, 0, 0, 0);
-    if (proto_name(o->proto) == NULL || ((o->proto == 6 || o->proto == 17) && o->lport == 0))
+        return o->lport != 0 && o->rport != 0 && unicast(o->raddr, 0);
+    if (o->proto > 255 || ((o->proto == 6 || o->proto == 17) && o->lport == 0))
         return 0;
-    return o->ctime >= c->boot_time && o->ctime <= c->system_time;
+    const uint64_t y1980 = 0x01A8E79FE1D58000ull, day = 864000000000ull;
+    return o->ctime >= y1980 && o->ctime <= c->system_time + day;
 }
 
 static const char *jbool(int v) { return v ? "true" : "false"; }

@@ -177,3 +177,17 @@ ig_status xp_tcpip_version(ig_ctx *c, const xp_net *n, ig_mod_truth *m)
         return IG_ERR;
     return ig_write(c, m->base + rsrc_rva, rs, rlen);
 }
+
+/* Real XP / 2003 drivers merge read-only data into .text (the debug
+ * directory is there); tcpip's globals are in .data. */
+int xp_tcpip_sections(int x64, uint32_t size, ig_pe_section sec[5], uint32_t *dir_rva)
+{
+    uint32_t text_end = XP_TEXT_END(x64), data_end = XP_DATA_END(x64);
+    sec[0] = (ig_pe_section){".text", 0x1000, text_end - 0x1000, 0x68000020};
+    sec[1] = (ig_pe_section){".data", text_end, data_end - text_end, 0xC8000040};
+    sec[2] = (ig_pe_section){"PAGE", data_end, size - data_end - 0x5000, 0x60000020};
+    sec[3] = (ig_pe_section){"INIT", size - 0x5000, 0x2000, 0xE2000020};
+    sec[4] = (ig_pe_section){".reloc", size - 0x3000, 0x3000, 0x42000040};
+    *dir_rva = text_end - 0x1000;
+    return 5;
+}

@@ -100,6 +100,7 @@ typedef struct part_best {
     unsigned width;
     size_t found;
     int have;
+    int stride_unknown;
 } part_best;
 
 static int try_partition_slot(ms_vista_ctx *ctx, uint64_t slot, uint64_t table, void *user)
@@ -111,38 +112,76 @@ static int try_partition_slot(ms_vista_ctx *ctx, uint64_t slot, uint64_t table, 
             continue;
         uint64_t cva = slot + (uint64_t)(int64_t)places[i].delta;
         uint32_t count = read_count(ctx, cva, places[i].width);
-        if (!partitions_plausible(ctx, table, count))
-            continue;
+        uint32_t stride = 0;
+        if (b->stride_unknown) {
+            if (ms_vista_measure_partition_size(ctx, table, count, &stride) != MS_OK)
+                continue;
+            ctx->L.part_size = stride;
+        }
         size_t found = 0;
-        if (ms_vista_walk_partitions(ctx, table, count, NULL, NULL, &found) != MS_OK)
+        int ok = partitions_plausible(ctx, table, count) &&
+                 ms_vista_walk_partitions(ctx, table, count, NULL, NULL, &found) == MS_OK;
+        if (b->stride_unknown)
+            ctx->L.part_size = 0;
+        if (!ok)
             continue;
         if (ms_vista_tag_before(ctx->vs, ctx->L.hdr, table) == ms_pool_tag_value("TcPt"))
             found += 1000;
         if (!b->have || found > b->found) {
-            *b = (part_best){slot, cva, places[i].width, found, 1};
+            *b = (part_best){slot, cva, places[i].width, found, 1, b->stride_unknown};
         }
         break;
     }
     return 0;
 }
 
+/* With the profile's _PARTITION size unknown, the stride for the table
+ * at `table`: the code's, when its partitions look right, else measured.
+ * Sets ctx->L.part_size; 0 when neither works. */
+static int complete_stride(ms_vista_ctx *ctx, ms_tcpip_globals *g, uint64_t table, uint32_t count, uint32_t code)
+{
+    if (code != 0 && code <= 0x1000) {
+        ctx->L.part_size = code;
+        if (partitions_plausible(ctx, table, count)) {
+            snprintf(g->stride_how, sizeof g->stride_how, "0x%x from tcpip's code", code);
+            return 1;
+        }
+    }
+    uint32_t size = 0;
+    ctx->L.part_size = 0;
+    if (ms_vista_measure_partition_size(ctx, table, count, &size) != MS_OK)
+        return 0;
+    ctx->L.part_size = size;
+    if (!partitions_plausible(ctx, table, count)) {
+        ctx->L.part_size = 0;
+        return 0;
+    }
+    snprintf(g->stride_how, sizeof g->stride_how, "0x%x measured (each of %u partitions starts with a TcHT "
+             "pointer)", size, count);
+    return 1;
+}
+
 static int set_partitions(ms_vista_ctx *ctx, ms_tcpip_globals *g, uint64_t table_va, uint64_t count_va,
-                          unsigned width)
+                          unsigned width, uint32_t code_size)
 {
     uint64_t table = 0;
     ms_vspace_read_ptr(ctx->vs, table_va, &table);
-    uint32_t count = read_count(ctx, count_va, width);
-    if (!partitions_plausible(ctx, table, count)) {
-        /* A word-wide count (19041) read as a dword, or the other way round. */
-        uint32_t alt = read_count(ctx, count_va, width == 2 ? 4 : 2);
-        if (!partitions_plausible(ctx, table, alt))
-            return 0;
-        width = width == 2 ? 4 : 2;
+    int unknown = g->stride_unknown;
+    for (int pass = 0; pass < 2; pass++, width = width == 2 ? 4 : 2) {
+        /* The second pass: a word-wide count (19041) read as a dword, or the other way round. */
+        uint32_t count = read_count(ctx, count_va, width);
+        if (unknown && !complete_stride(ctx, g, table, count, code_size))
+            continue;
+        if (partitions_plausible(ctx, table, count)) {
+            g->partition_table = table_va;
+            g->partition_count = count_va;
+            g->count_width = width;
+            return 1;
+        }
     }
-    g->partition_table = table_va;
-    g->partition_count = count_va;
-    g->count_width = width;
-    return 1;
+    if (unknown)
+        ctx->L.part_size = 0;
+    return 0;
 }
 
 static void resolve_partitions(ms_vista_ctx *ctx, const ms_tcpip_symbols *sym, tcpip_pe *t, ms_tcpip_globals *g)
@@ -150,7 +189,7 @@ static void resolve_partitions(ms_vista_ctx *ctx, const ms_tcpip_symbols *sym, t
     uint64_t base = ctx->tcpip.base;
     unsigned width = ctx->info->build >= 19041 ? 2 : 4;
     if (sym != NULL && sym->partition_table != 0 && sym->partition_count != 0) {
-        if (set_partitions(ctx, g, base + sym->partition_table, base + sym->partition_count, width)) {
+        if (set_partitions(ctx, g, base + sym->partition_table, base + sym->partition_count, width, 0)) {
             snprintf(g->partitions_how, sizeof g->partitions_how, "symbol index (tcpip.pdb %s-%u)",
                      ctx->tcpip.pdb.guid, ctx->tcpip.pdb.age);
             return;
@@ -161,10 +200,11 @@ static void resolve_partitions(ms_vista_ctx *ctx, const ms_tcpip_symbols *sym, t
     if (t->ok) {
         ms_tcpip_partitions parts;
         if (ms_tcpip_find_partitions(&t->pe, base, &parts) == MS_OK) {
-            if (parts.partition_size != ctx->L.part_size)
+            if (!g->stride_unknown && parts.partition_size != ctx->L.part_size)
                 ms_kernel_log(ctx->kernel, MS_KLOG_WARNING, "tcpip code indexes partitions of 0x%x bytes, profile "
                               "%s says 0x%x", parts.partition_size, ctx->profile_name, ctx->L.part_size);
-            if (set_partitions(ctx, g, base + parts.table_rva, base + parts.count_rva, parts.count_width)) {
+            if (set_partitions(ctx, g, base + parts.table_rva, base + parts.count_rva, parts.count_width,
+                               parts.partition_size)) {
                 snprintf(g->partitions_how, sizeof g->partitions_how,
                          "code analysis (%u hash and %u loop sites agree; count read as %u bytes)", parts.hash_sites,
                          parts.loop_sites, g->count_width);
@@ -177,8 +217,9 @@ static void resolve_partitions(ms_vista_ctx *ctx, const ms_tcpip_symbols *sym, t
                           "structural scan", ms_last_error());
         }
         part_best best = {0};
+        best.stride_unknown = g->stride_unknown;
         for_each_data_slot(ctx, t, try_partition_slot, &best);
-        if (best.have && set_partitions(ctx, g, best.table_slot, best.count_va, best.width)) {
+        if (best.have && set_partitions(ctx, g, best.table_slot, best.count_va, best.width, 0)) {
             snprintf(g->partitions_how, sizeof g->partitions_how,
                      "structural scan of tcpip's data (PartitionTable at RVA 0x%llx, %zu objects validated)",
                      (unsigned long long)(best.table_slot - base), best.found % 1000);
@@ -288,8 +329,15 @@ ms_status ms_tcpip_resolve(ms_vista_ctx *ctx, ms_tcpip_globals *g)
     memset(&t, 0, sizeof t);
     open_pe(ctx, &t);
     const ms_vista_layout *L = &ctx->L;
-    int can_partitions = L->part_size != 0 && L->part_endpoints >= 0;
-    int can_ports = L->pp_assign >= 0 && L->pa_base >= 0 && L->pae_entry >= 0 && L->pae_size != 0;
+    int can_partitions = L->part_endpoints >= 0;
+    int can_ports = L->pa_base >= 0 && L->pae_entry >= 0 && L->pae_size != 0;
+    g->stride_unknown = L->part_size == 0;
+    if (can_partitions && g->stride_unknown)
+        ms_kernel_log(ctx->kernel, MS_KLOG_INFO, "tcpip profile %s gives no _PARTITION size: searching for the "
+                      "partition stride in memory", ctx->profile_name);
+    if (can_ports && L->pp_assign < 0)
+        ms_kernel_log(ctx->kernel, MS_KLOG_INFO, "tcpip profile %s gives no _INET_PORT_POOL.PortAssignments: "
+                      "searching for it in the port pools", ctx->profile_name);
     if (can_partitions)
         resolve_partitions(ctx, symp, &t, g);
     else
@@ -306,7 +354,12 @@ ms_status ms_tcpip_resolve(ms_vista_ctx *ctx, ms_tcpip_globals *g)
         ms_kernel_log(ctx->kernel, MS_KLOG_INFO, "tcpip PartitionTable 0x%llx, PartitionCount 0x%llx: %s",
                       (unsigned long long)g->partition_table, (unsigned long long)g->partition_count,
                       g->partitions_how);
-    else
+    if (g->partition_table && g->stride_unknown)
+        ms_kernel_log(ctx->kernel, MS_KLOG_INFO, "tcpip partition stride (sizeof _PARTITION): %s", g->stride_how);
+    else if (g->stride_unknown && can_partitions)
+        ms_kernel_log(ctx->kernel, MS_KLOG_WARNING, "tcpip partition stride not found: neither tcpip's code nor "
+                      "the partitions in memory give it");
+    if (!g->partition_table)
         ms_kernel_log(ctx->kernel, MS_KLOG_WARNING, "tcpip PartitionTable not found (no symbol index entry, code "
                       "analysis and structural scan failed): no TCP connections from the tables");
     if (g->tcp || g->udp)

@@ -199,9 +199,14 @@ static ms_status decode_tcb(ms_vista_ctx *ctx, const ms_vista_obj *o, const uint
         if (L->ai_local >= 0)
             have_local = local_address(ctx, read_ptr(ctx, ai + (uint64_t)L->ai_local), v6, 0, out->local_addr,
                                        sizeof out->local_addr);
-        if (L->ai_remote >= 0)
-            read_addr(ctx, read_ptr(ctx, ai + (uint64_t)L->ai_remote), v6, out->foreign_addr,
-                      sizeof out->foreign_addr);
+        /* No remote address: a TCB bound to its port, not connected. */
+        uint64_t remote = 0;
+        if (L->ai_remote >= 0 && ms_vspace_read_ptr(ctx->vs, ai + (uint64_t)L->ai_remote, &remote) == MS_OK) {
+            if (remote == 0)
+                wildcard(v6, out->foreign_addr, sizeof out->foreign_addr);
+            else
+                read_addr(ctx, remote, v6, out->foreign_addr, sizeof out->foreign_addr);
+        }
     }
     ms_status st = o->owner >= 0 ? owner_field(ctx, get_ptr(L, buf, o->owner), out) : MS_OK;
     if (st != MS_OK)

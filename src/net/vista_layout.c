@@ -56,18 +56,22 @@ static void load_obj(const ms_profile *p, const char *type, ms_vista_obj *o)
     o->ctime = field(p, type, "CreateTime");
     o->laddr = field(p, type, "LocalAddr");
     o->raddr = field(p, type, "RemoteAddress");
+    o->inline_remote = 0;
+    if (o->raddr < 0 && (o->raddr = field(p, type, "RemoteAddressInline")) >= 0)
+        o->inline_remote = 1;
     o->port = field(p, type, "Port");
     o->next = field(p, type, "Next");
 }
 
-/* Windows 10 and later x64 publish no TIME_WAIT or SYN layout.  TIME_WAIT:
- * MemProcFS's TcTW offsets (link first, remote address bytes inline); SYN:
+/* Windows 10 and later x64 publish no TIME_WAIT or SYN layout; for
+ * profiles that do not carry the facts: TIME_WAIT: MemProcFS's TcTW
+ * offsets (link first, remote address bytes inline, CreateTime 0x98); SYN:
  * the 8.1 x64 _TCP_SYN_ENDPOINT, whose 0x68 bytes are the size of the
  * TcSR blocks tcpip 10.0.19041 allocates.  Both are unverified on real
  * images beyond those sources. */
 static void default_timewait(ms_vista_obj *o)
 {
-    *o = (ms_vista_obj){1, 0x0, 0x30, -1, -1, 0x4a, 0x4c, -1, -1, 0x50, 0x58, -1, -1, 1, 0, {"", ""}};
+    *o = (ms_vista_obj){1, 0x0, 0x30, -1, -1, 0x4a, 0x4c, -1, 0x98, 0x50, 0x58, -1, -1, 1, 0, {"", ""}};
 }
 
 static void default_syn(ms_vista_obj *o)

@@ -25,6 +25,22 @@ static int emit(ms_net_endpoint *row, void *user)
     return 0;
 }
 
+/* The profile lacks _INET_PORT_POOL.PortAssignments: find it in this pool
+ * and keep it for the other. */
+static void find_assignments(ms_vista_ctx *ctx, uint64_t pool, const char *which)
+{
+    int64_t off = -1;
+    char how[160];
+    if (ms_vista_find_port_assignments(ctx, pool, &off, how, sizeof how) != MS_OK) {
+        ms_kernel_log(ctx->kernel, MS_KLOG_WARNING, "PortAssignments not found in the %s port pool: %s", which,
+                      ms_last_error());
+        return;
+    }
+    ctx->L.pp_assign = off;
+    ms_kernel_log(ctx->kernel, MS_KLOG_INFO, "_INET_PORT_POOL.PortAssignments searched in the %s port pool 0x%llx: "
+                  "+0x%llx (%s)", which, (unsigned long long)pool, (unsigned long long)off, how);
+}
+
 ms_status ms_net_walk(ms_kernel *kernel, const ms_net_options *opts, ms_net_fn fn, void *user)
 {
     (void)opts;
@@ -36,8 +52,8 @@ ms_status ms_net_walk(ms_kernel *kernel, const ms_net_options *opts, ms_net_fn f
         return st;
     ms_tcpip_globals g;
     st = ms_tcpip_resolve(&ctx, &g);
-    if (st == MS_OK && g.partition_table == 0 && g.tcp == 0 && g.udp == 0 && ctx.L.part_size == 0 &&
-        ctx.L.pp_assign < 0)
+    if (st == MS_OK && g.partition_table == 0 && g.tcp == 0 && g.udp == 0 && ctx.L.part_endpoints < 0 &&
+        ctx.L.pa_base < 0)
         st = ms_fail(MS_ERR_UNSUPPORTED, "tcpip profile %s has no _PARTITION or _INET_PORT_POOL layout, so "
                      "tcpip.sys's tables cannot be walked on build %u", ctx.profile_name, ctx.info->build);
     else if (st == MS_OK && g.partition_table == 0 && g.tcp == 0 && g.udp == 0)
@@ -79,6 +95,8 @@ ms_status ms_net_walk(ms_kernel *kernel, const ms_net_options *opts, ms_net_fn f
             continue;
         uint64_t pool = ms_vista_port_pool(&ctx, globals[i], g.compartments);
         size_t l = 0, u = 0;
+        if (pool != 0 && ctx.L.pp_assign < 0)
+            find_assignments(&ctx, pool, i ? "UDP" : "TCP");
         if (pool == 0)
             ms_kernel_log(kernel, MS_KLOG_WARNING, "the %s port pool global at 0x%llx leads to no port pool",
                           i ? "UDP" : "TCP", (unsigned long long)globals[i]);

@@ -121,8 +121,10 @@ typedef struct ms_tcpip_globals {
     unsigned count_width;        /* 2 or 4 */
     int compartments;            /* tcp/udp are compartment sets, else port pools */
     uint64_t tcp, udp;           /* VAs of the globals, 0 if unknown */
+    int stride_unknown;          /* the profile gives no _PARTITION size */
     char partitions_how[160];
     char ports_how[160];
+    char stride_how[96];
 } ms_tcpip_globals;
 
 /* Resolve the globals: symbol index, then code analysis, then a structural
@@ -152,8 +154,38 @@ ms_status ms_vista_walk_partitions(ms_vista_ctx *ctx, uint64_t table, uint32_t c
                                    void *user, size_t *found);
 ms_status ms_vista_walk_port_pool(ms_vista_ctx *ctx, uint64_t pool, ms_vista_row_fn fn, void *user,
                                   size_t *listeners, size_t *udp);
+
+/* What one port-pool walk met.  An object's port should be its chain's
+ * (PortAssignments index << 8 | assignment index): port_ok / port_bad. */
+typedef struct ms_vista_pool_count {
+    size_t listeners, udp, tcbs;
+    size_t ranges;               /* InPA-tagged assignments followed */
+    size_t port_ok, port_bad;
+} ms_vista_pool_count;
+
+/* The port-pool walk with PortAssignments at `assign` in the pool, over at
+ * most `max_ranges` InPA assignments (0: all).  A chain also yields the
+ * TCBs (bound, not yet connected) it holds, and goes on past them. */
+ms_status ms_vista_walk_port_pool_at(ms_vista_ctx *ctx, uint64_t pool, int64_t assign, unsigned max_ranges,
+                                     ms_vista_row_fn fn, void *user, ms_vista_pool_count *count);
 /* The port pool a TCP/UDP global leads to (through the compartment set
  * when `compartments`), or 0. */
 uint64_t ms_vista_port_pool(ms_vista_ctx *ctx, uint64_t global, int compartments);
+
+/* ---- layout values the profile lacks, found at run time ---- */
+
+/* _INET_PORT_POOL.PortAssignments of the pool at `pool`: 2 pointers after
+ * an RTL_BITMAP of 0x10000 bits whose buffer lies in the pool, or where
+ * the first pointer to an InPA block is (or up to 255 entries before it);
+ * each candidate is kept only when walking a few assignments reaches
+ * listeners or UDP endpoints on the ports their chains stand for.  `how`
+ * says which evidence decided. */
+ms_status ms_vista_find_port_assignments(ms_vista_ctx *ctx, uint64_t pool, int64_t *offset, char *how,
+                                         size_t how_size);
+
+/* sizeof(_PARTITION) for the `count` partitions at `table`: the smallest
+ * stride at which every partition's first pointer leads to a TcHT block
+ * and its Endpoints pointer to a hash table. */
+ms_status ms_vista_measure_partition_size(ms_vista_ctx *ctx, uint64_t table, uint32_t count, uint32_t *size);
 
 #endif

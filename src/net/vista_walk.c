@@ -20,6 +20,7 @@ typedef struct walk {
     ms_visit_set seen;
     size_t found[MS_VK_COUNT];
     size_t dropped, steps;
+    size_t port_ok, port_bad;
     int stop;
 } walk;
 
@@ -52,20 +53,21 @@ static uint64_t buf_ptr(unsigned ptr, const uint8_t *b)
     return v;
 }
 
-/* Decode and report the object of `kind` at `obj` (tag already checked). */
-static void report(walk *w, ms_vista_kind kind, uint64_t obj, const char tag[5])
+/* Decode and report the object of `kind` at `obj` (tag already checked).
+ * 1 when it decoded; its local port goes to *port. */
+static int report(walk *w, ms_vista_kind kind, uint64_t obj, const char tag[5], uint16_t *port)
 {
     ms_vista_ctx *ctx = w->ctx;
     uint8_t buf[MAX_OBJECT_BYTES];
     const ms_vista_obj *o = &ctx->L.obj[kind];
     if (o->size > sizeof buf || ms_vspace_read(ctx->vs, obj, buf, o->size) != MS_OK) {
         w->dropped++;
-        return;
+        return 0;
     }
     ms_net_endpoint row;
     if (ms_vista_decode(ctx, kind, buf, o->size, &row) != MS_OK) {
         w->dropped++;
-        return;
+        return 0;
     }
     row.offset = obj;
     ms_translation tr;
@@ -74,8 +76,11 @@ static void report(walk *w, ms_vista_kind kind, uint64_t obj, const char tag[5])
     memcpy(row.tag, tag, 5);
     row.sources = MS_NET_FROM_WALK;
     w->found[kind]++;
+    if (port != NULL)
+        *port = row.local_port;
     if (w->fn != NULL && w->fn(&row, w->user))
         w->stop = 1;
+    return 1;
 }
 
 /* A hash-table entry: the object it is embedded in is told by the pool
@@ -92,7 +97,7 @@ static void visit_entry(walk *w, uint64_t entry)
         uint64_t obj = entry - (uint64_t)o->list;
         if (ms_vista_object_tagged(ctx, kinds[i], obj, tag)) {
             if (ms_visit_set_add(&w->seen, obj) == 1)
-                report(w, kinds[i], obj, tag);
+                report(w, kinds[i], obj, tag, NULL);
             return;
         }
     }
@@ -229,9 +234,48 @@ ms_status ms_vista_walk_partitions(ms_vista_ctx *ctx, uint64_t table, uint32_t c
     return MS_OK;
 }
 
+/* The TCB a port-pool link points into: the nearest block before the link
+ * carrying a TCB tag (on x64 a TTcb object may start one header into its
+ * block).  The link's place in the object is not published. */
+#define MAX_LINK_DEPTH 0x200u
+
+static int tcb_at_link(walk *w, uint64_t link, uint16_t *port)
+{
+    ms_vista_ctx *ctx = w->ctx;
+    const ms_vista_layout *L = &ctx->L;
+    const ms_vista_obj *o = &L->obj[MS_VK_TCB];
+    unsigned align = L->ptr == 8 ? 16 : 8;
+    uint64_t start = link & ~(uint64_t)(align - 1);
+    for (uint64_t d = 0; d <= MAX_LINK_DEPTH && d <= start; d += align) {
+        uint64_t body = start - d;
+        uint32_t t = ms_vista_tag_before(ctx->vs, L->hdr, body);
+        for (int i = 0; i < 2; i++) {
+            if (o->tags[i][0] == '\0' || t != ms_pool_tag_value(o->tags[i]))
+                continue;
+            for (uint64_t obj = body; obj <= body + (L->ptr == 8 ? L->hdr : 0); obj += L->hdr) {
+                if (ms_visit_set_add(&w->seen, obj) != 1)
+                    return 1;
+                if (report(w, MS_VK_TCB, obj, o->tags[i], port))
+                    return 1;
+            }
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static void tally(walk *w, uint16_t got, uint16_t port)
+{
+    if (got == port)
+        w->port_ok++;
+    else
+        w->port_bad++;
+}
+
 /* A port pool's chains: Entry and Next are tagged pointers to the `Next`
- * member of the next listener or UDP endpoint on the port. */
-static void walk_chain(walk *w, uint64_t link)
+ * member of the next object on the port - listeners and UDP endpoints,
+ * and TCBs bound to the port (followed through the link they hold). */
+static void walk_chain(walk *w, uint64_t link, uint16_t port)
 {
     ms_vista_ctx *ctx = w->ctx;
     const ms_vista_layout *L = &ctx->L;
@@ -243,15 +287,21 @@ static void walk_chain(walk *w, uint64_t link)
             ms_visit_set_add(&w->seen, link ^ 1) != 1)
             return;
         int known = 0;
+        uint16_t got = 0;
         for (size_t i = 0; i < 2 && !known; i++) {
             const ms_vista_obj *o = &L->obj[kinds[i]];
             char tag[5];
             uint64_t obj = link - (uint64_t)o->next;
             if (o->present && link >= (uint64_t)o->next && ms_vista_object_tagged(ctx, kinds[i], obj, tag)) {
                 known = 1;
-                if (ms_visit_set_add(&w->seen, obj) == 1)
-                    report(w, kinds[i], obj, tag);
+                if (ms_visit_set_add(&w->seen, obj) == 1 && report(w, kinds[i], obj, tag, &got))
+                    tally(w, got, port);
             }
+        }
+        if (!known && L->obj[MS_VK_TCB].present && tcb_at_link(w, link, &got)) {
+            known = 1;
+            if (got != 0)
+                tally(w, got, port);
         }
         if (!known) {
             w->dropped++;
@@ -261,16 +311,17 @@ static void walk_chain(walk *w, uint64_t link)
     }
 }
 
-ms_status ms_vista_walk_port_pool(ms_vista_ctx *ctx, uint64_t pool, ms_vista_row_fn fn, void *user,
-                                  size_t *listeners, size_t *udp)
+ms_status ms_vista_walk_port_pool_at(ms_vista_ctx *ctx, uint64_t pool, int64_t assign, unsigned max_ranges,
+                                     ms_vista_row_fn fn, void *user, ms_vista_pool_count *count)
 {
     const ms_vista_layout *L = &ctx->L;
-    if (L->pp_assign < 0 || L->pa_base < 0 || L->pae_entry < 0 || L->pae_size == 0 || L->pae_size > 0x100)
+    if (assign < 0 || assign > 0x1000 || L->pa_base < 0 || L->pae_entry < 0 || L->pae_size == 0 ||
+        L->pae_size > 0x100)
         return ms_fail(MS_ERR_UNSUPPORTED, "tcpip profile %s has no port-pool layout", ctx->profile_name);
     if (!ms_vista_kernel_ptr(L->ptr, pool))
         return ms_fail(MS_ERR_FORMAT, "port pool 0x%llx is not a kernel address", (unsigned long long)pool);
-    uint8_t assign[256 * 8];
-    ms_status st = ms_vspace_read(ctx->vs, pool + (uint64_t)L->pp_assign, assign, 256u * L->ptr);
+    uint8_t table[256 * 8];
+    ms_status st = ms_vspace_read(ctx->vs, pool + (uint64_t)assign, table, 256u * L->ptr);
     if (st != MS_OK)
         return ms_fail(st, "the port assignments of the pool at 0x%llx are not readable", (unsigned long long)pool);
     size_t list_bytes = 256u * L->pae_size;
@@ -283,30 +334,54 @@ ms_status ms_vista_walk_port_pool(ms_vista_ctx *ctx, uint64_t pool, ms_vista_row
         return st;
     }
     uint32_t inpa = ms_pool_tag_value("InPA");
-    for (unsigned hi = 0; hi < 256 && !w.stop; hi++) {
-        uint64_t pa = buf_ptr(L->ptr, assign + hi * L->ptr);
+    size_t ranges = 0;
+    for (unsigned hi = 0; hi < 256 && !w.stop && (max_ranges == 0 || ranges < max_ranges); hi++) {
+        uint64_t pa = buf_ptr(L->ptr, table + hi * L->ptr);
         if (pa == 0 || !ms_vista_kernel_ptr(L->ptr, pa))
             continue;
         if (ms_vista_tag_before(ctx->vs, L->hdr, pa) != inpa) {
             w.dropped++;
             continue;
         }
+        ranges++;
         uint64_t base = rd_ptr(ctx, pa + (uint64_t)L->pa_base);
         if (!ms_vista_kernel_ptr(L->ptr, base))
             continue;
+        memset(list, 0, list_bytes);
         ms_vspace_read(ctx->vs, base, list, list_bytes); /* unreadable entries read as 0 */
         for (unsigned lo = 0; lo < 256 && !w.stop; lo++)
-            walk_chain(&w, buf_ptr(L->ptr, list + (size_t)lo * L->pae_size + (size_t)L->pae_entry));
+            walk_chain(&w, buf_ptr(L->ptr, list + (size_t)lo * L->pae_size + (size_t)L->pae_entry),
+                       (uint16_t)(hi << 8 | lo));
     }
-    if (w.dropped > 0 && ctx->kernel != NULL)
-        ms_kernel_log(ctx->kernel, MS_KLOG_DEBUG, "port pool 0x%llx: %zu links dropped (no InPA/TcpL/UdpA tag "
-                      "or failed checks)", (unsigned long long)pool, w.dropped);
-    if (listeners)
-        *listeners = w.found[MS_VK_LISTENER];
-    if (udp)
-        *udp = w.found[MS_VK_UDP];
+    if (w.dropped > 0 && ctx->kernel != NULL && max_ranges == 0)
+        ms_kernel_log(ctx->kernel, MS_KLOG_DEBUG, "port pool 0x%llx: %zu links dropped (no InPA/TcpL/UdpA/TcpE "
+                      "tag or failed checks)", (unsigned long long)pool, w.dropped);
+    if (count != NULL)
+        *count = (ms_vista_pool_count){w.found[MS_VK_LISTENER], w.found[MS_VK_UDP], w.found[MS_VK_TCB], ranges,
+                                       w.port_ok, w.port_bad};
     ms_visit_set_free(&w.seen);
     free(list);
+    return MS_OK;
+}
+
+ms_status ms_vista_walk_port_pool(ms_vista_ctx *ctx, uint64_t pool, ms_vista_row_fn fn, void *user,
+                                  size_t *listeners, size_t *udp)
+{
+    int64_t assign = ctx->L.pp_assign;
+    if (assign < 0) {
+        char how[160];
+        ms_status st = ms_vista_find_port_assignments(ctx, pool, &assign, how, sizeof how);
+        if (st != MS_OK)
+            return st;
+    }
+    ms_vista_pool_count c;
+    ms_status st = ms_vista_walk_port_pool_at(ctx, pool, assign, 0, fn, user, &c);
+    if (st != MS_OK)
+        return st;
+    if (listeners)
+        *listeners = c.listeners;
+    if (udp)
+        *udp = c.udp;
     return MS_OK;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # netstat and netscan (Windows Vista and later) against the ground truth of
 # generated images: every Vista+ profile, raw and crash-dump forms, gzip,
-# and the real tcpip.sys 10.0.19041.4780 embedded (no symbol index entry).
+# the real tcpip.sys 10.0.19041.4780 embedded (no symbol index entry), and
+# profiles lacking PortAssignments and the partition size.
 set -euo pipefail
 gen="$MEMSIFT_BUILD/tools/imagegen/ms-imagegen"
 if [ ! -x "$gen" ]; then
@@ -14,6 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 failures=0
 passes=0
+want_log=()
 # check PROFILE FORMAT [GENERATOR OPTIONS...] [-- MEMSIFT OPTIONS...]
 check() {
   local profile=$1 format=$2
@@ -33,6 +35,16 @@ check() {
   fi
   local label="$profile $format ${genopts[*]-} ${msopts[*]-}"
   if python3 "$check" "$MEMSIFT" "$out$gz" -- "${msopts[@]+"${msopts[@]}"}" >"$tmp/check.log" 2>&1; then
+    local pattern
+    for pattern in "${want_log[@]+"${want_log[@]}"}"; do
+      "$MEMSIFT" -v -f "$out$gz" "${msopts[@]+"${msopts[@]}"}" netstat >"$tmp/v.log" 2>&1 || true
+      if ! grep -Eq "$pattern" "$tmp/v.log"; then
+        echo "FAIL $label: -v does not say /$pattern/"
+        grep -E "tcpip|Partition|PortAssign" "$tmp/v.log" | sed 's/^/     /' | head -10
+        failures=$((failures + 1))
+        return
+      fi
+    done
     echo "ok   $label: $(cat "$tmp/check.log")"
     passes=$((passes + 1))
   else
@@ -54,10 +66,30 @@ check win10-19041-x64 crash-bitmap5
 check win7-7601-x86pae crash-summary
 check win10-19041-x64 crash --no-header-hints -- --no-header-hints
 
+# Profiles with gaps: a copy of the built-in profile (which --profiles
+# replaces) without PortAssignments and with the _PARTITION size unknown.
+# netstat must find both in memory, say so under -v, and match the truth.
+gaps="$tmp/gaps"
+mkdir -p "$gaps"
+for prof in win10-19041-x64 win81-9600-x64 win7-7601-x86; do
+  sed -e '/^field _INET_PORT_POOL PortAssignments /d' -e 's/^struct _PARTITION .*/struct _PARTITION 0x0/' \
+    "$MEMSIFT_SRC/profiles/tcpip/$prof.prof" >"$gaps/$prof.prof"
+done
+want_log=("PortAssignments searched in the TCP port pool .*: \+0x[0-9a-f]+ \([^)]*[1-9][0-9]* objects on the ports"
+          "partition stride \(sizeof _PARTITION\): 0x[0-9a-f]+ (measured|from tcpip's code)")
+for p in win10-19041-x64 win81-9600-x64 win7-7601-x86pae; do
+  check "$p" raw -- --profiles "$gaps"
+done
+check win10-19041-x64 crash-bitmap6 -- --profiles "$gaps"
+want_log=()
+
 tcpip="${MEMSIFT_SHARED:-}/samples/tcpip-10.0.19041.4780-x64.sys"
 if [ -f "$tcpip" ]; then
   check win10-19041-x64 raw --tcpip "$tcpip"
   check win10-19041-x64 crash-bitmap6 --tcpip "$tcpip"
+  want_log=("partition stride \(sizeof _PARTITION\): 0xc0 from tcpip's code")
+  check win10-19041-x64 raw --tcpip "$tcpip" -- --profiles "$gaps"
+  want_log=()
 else
   echo "skip: $tcpip is absent (set MEMSIFT_SHARED)"
 fi

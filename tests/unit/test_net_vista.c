@@ -131,6 +131,34 @@ static void world_init(world *w)
     put64(&w->m, w->local4, q + 0x28); /* the UDP (Win10) path: pData at +0 -> bytes */
 }
 
+/* `text` with its first `from` replaced by `to` (no longer than `from`). */
+/* The profile with the gaps some builds' profiles have (no
+ * PortAssignments, no _PARTITION size) is made with replace(): `text` with
+ * its first `from` replaced by `to` (no longer than `from`). */
+static void replace(char *text, const char *from, const char *to)
+{
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t lf = strlen(from), lt = strlen(to);
+    assert_true(lt <= lf);
+    memcpy(at, to, lt);
+    memmove(at + lt, at + lf, strlen(at + lf) + 1);
+}
+
+static void world_init_gaps(world *w)
+{
+    char text[sizeof PROFILE];
+    memcpy(text, PROFILE, sizeof PROFILE);
+    replace(text, "field _INET_PORT_POOL PortAssignments 0xe0 0x800\n", "");
+    replace(text, "struct _PARTITION 0xc0\n", "struct _PARTITION 0x0\n");
+    world_init(w);
+    ms_profile_destroy(w->prof);
+    assert_int_equal(ms_profile_parse(text, strlen(text), "gaps", &w->prof), MS_OK);
+    assert_int_equal(ms_vista_layout_from_profile(w->prof, NULL, 19041, &w->ctx.L), MS_OK);
+    assert_int_equal(w->ctx.L.pp_assign, -1);
+    assert_int_equal(w->ctx.L.part_size, 0);
+}
+
 static void world_open(world *w)
 {
     assert_int_equal(ptb_open(&w->m.b, &w->image), 0);
@@ -227,6 +255,7 @@ static void test_layout_from_profile(void **state)
     assert_true(L.obj[MS_VK_TIMEWAIT].present);
     assert_int_equal(L.obj[MS_VK_TIMEWAIT].raddr, 0x58);
     assert_true(L.obj[MS_VK_TIMEWAIT].inline_remote);
+    assert_int_equal(L.obj[MS_VK_TIMEWAIT].ctime, 0x98);
     assert_int_equal(L.obj[MS_VK_SYN].owner, 0x40);
     assert_int_equal(L.syn_process, 0x28);
     assert_string_equal(L.obj[MS_VK_TCB].tags[0], "TcpE");
@@ -447,12 +476,274 @@ static void test_decode_rejects(void **state)
     world_free(&w);
 }
 
+/* A listener on `port` (IPv4, 10.0.2.15), its chain link at +0x78. */
+static uint64_t listener(world *w, uint16_t port)
+{
+    uint64_t l = block(&w->m, "TcpL", 0x80);
+    put64(&w->m, l + 0x28, w->inetaf4);
+    put64(&w->m, l + 0x60, w->local4);
+    put_be16(&w->m, l + 0x72, port);
+    return l;
+}
+
+/* PortAssignments[hi] at `array` -> a new InPA -> a new list; returns the
+ * list. */
+static uint64_t assignment(world *w, uint64_t array, unsigned hi)
+{
+    uint64_t pa = block(&w->m, "InPA", 0x20), list = big(&w->m, 256 * 0x20);
+    put64(&w->m, array + 8 * (uint64_t)hi, pa);
+    put64(&w->m, pa + 0x18, list);
+    return list;
+}
+
+static void chain_one(world *w, uint64_t list, unsigned lo, uint64_t link)
+{
+    put64(&w->m, list + (uint64_t)lo * 0x20 + 0x10, link | 1);
+}
+
+/* PortAssignments found after the pool's RTL_BITMAP (at +0xd8, where no
+ * profile puts it); a decoy bitmap two pointers before an InPA pointer
+ * at +0x98 is tried first and rejected because the listener its chain
+ * leads to has another port than the chain stands for. */
+static void test_find_assignments_bitmap(void **state)
+{
+    (void)state;
+    world w;
+    world_init_gaps(&w);
+    uint64_t pool = big(&w.m, 0x3000);
+    put32(&w.m, pool + 0xc8, 0x10000);
+    put64(&w.m, pool + 0xd0, pool + 0x8e0);
+    uint64_t list = assignment(&w, pool + 0xd8, 0);
+    chain_one(&w, list, 0x87, listener(&w, 135) + 0x78);
+    uint64_t list2 = assignment(&w, pool + 0xd8, 1);
+    chain_one(&w, list2, 0xbd, listener(&w, 445) + 0x78);
+    /* decoy: bitmap at +0x88, "assignments" at +0x98 */
+    put32(&w.m, pool + 0x88, 0x10000);
+    put64(&w.m, pool + 0x90, pool + 0x800);
+    uint64_t dlist = assignment(&w, pool + 0x98, 0);
+    chain_one(&w, dlist, 0x10, listener(&w, 135) + 0x78);
+    world_open(&w);
+
+    int64_t off = -1;
+    char how[160];
+    assert_int_equal(ms_vista_find_port_assignments(&w.ctx, pool, &off, how, sizeof how), MS_OK);
+    assert_int_equal(off, 0xd8);
+    assert_non_null(strstr(how, "after the RTL_BITMAP"));
+    /* The walk searches by itself when the profile lacks the offset. */
+    seen s = {0};
+    size_t nl = 0, nu = 0;
+    assert_int_equal(ms_vista_walk_port_pool(&w.ctx, pool, keep, &s, &nl, &nu), MS_OK);
+    assert_int_equal(nl, 2);
+    assert_non_null(by_port(&s, 135));
+    assert_non_null(by_port(&s, 445));
+    /* Hostile pools fail cleanly. */
+    assert_int_equal(ms_vista_find_port_assignments(&w.ctx, 0x1000, &off, how, sizeof how), MS_ERR_FORMAT);
+    uint64_t empty = pool + 0x2000; /* zeros */
+    assert_int_equal(ms_vista_find_port_assignments(&w.ctx, empty, &off, how, sizeof how), MS_ERR_NOT_FOUND);
+    world_free(&w);
+}
+
+/* No usable bitmap (its buffer is outside the pool): PortAssignments
+ * found from its first InPA pointer.  PortAssignments[0] is empty, so the
+ * first InPA pointer is entry 1 (+0xe8); taking +0xe8 as the array puts
+ * the UDP endpoint of port 0x189 on chain 0x089: rejected, +0xe0 kept. */
+static void test_find_assignments_inpa(void **state)
+{
+    (void)state;
+    world w;
+    world_init_gaps(&w);
+    uint64_t pool = big(&w.m, 0x3000);
+    put32(&w.m, pool + 0xd0, 0x10000);
+    put64(&w.m, pool + 0xd8, KVA + 0x100); /* not in the pool */
+    uint64_t list = assignment(&w, pool + 0xe0, 1);
+    uint64_t u = block(&w.m, "UdpA", 0xb0);
+    put64(&w.m, u + 0x20, w.inetaf4);
+    put64(&w.m, u + 0xa8, w.local4);
+    put_be16(&w.m, u + 0xa0, 0x0189);
+    chain_one(&w, list, 0x89, u + 0x70);
+    /* a pointer to a block with another tag before it: not an InPA */
+    put64(&w.m, pool + 0x80, block(&w.m, "InPX", 0x20));
+    world_open(&w);
+
+    int64_t off = -1;
+    char how[160];
+    assert_int_equal(ms_vista_find_port_assignments(&w.ctx, pool, &off, how, sizeof how), MS_OK);
+    assert_int_equal(off, 0xe0);
+    assert_non_null(strstr(how, "InPA"));
+    ms_vista_pool_count c;
+    assert_int_equal(ms_vista_walk_port_pool_at(&w.ctx, pool, 0xe8, 0, NULL, NULL, &c), MS_OK);
+    assert_int_equal(c.port_bad, 1);
+    assert_int_equal(ms_vista_walk_port_pool_at(&w.ctx, pool, 0xe0, 0, NULL, NULL, &c), MS_OK);
+    assert_int_equal(c.udp, 1);
+    assert_int_equal(c.port_ok, 1);
+    assert_int_equal(c.port_bad, 0);
+    world_free(&w);
+}
+
+/* One partition: its first pointer to a TcHT block, Endpoints to a hash
+ * table there; returns the table block. */
+static uint64_t partition(world *w, uint64_t part)
+{
+    uint64_t tables = block(&w->m, "TcHT", 0x1c0);
+    uint64_t dir = block(&w->m, "HTab", 128 * 16);
+    for (int b = 0; b < 128; b++)
+        list_init(w, dir + 16 * (uint64_t)b);
+    hash_table(w, tables + 0x40, 128, dir);
+    put64(&w->m, part, tables);
+    put64(&w->m, part + 8, tables + 0x40);
+    put64(&w->m, part + 0x10, tables + 0x100);
+    return tables;
+}
+
+/* Three partitions 0x80 apart (the profile gives no size).  Decoys in the
+ * first: a TcHT pointer at +0x20 (a stride of 0x20 would need one at +0x40
+ * too) and one at +0x30 without a hash table after it. */
+static void test_measure_partitions(void **state)
+{
+    (void)state;
+    world w;
+    world_init_gaps(&w);
+    uint64_t table = block(&w.m, "TcPt", 3 * 0x80);
+    uint64_t last = 0;
+    for (int i = 0; i < 3; i++)
+        last = partition(&w, table + 0x80 * (uint64_t)i);
+    put64(&w.m, table + 0x20, block(&w.m, "TcHT", 0x40));
+    put64(&w.m, table + 0x28, last + 0x40);
+    put64(&w.m, table + 0x30, block(&w.m, "TcHT", 0x40));
+    put64(&w.m, table + 0x38, 0x4141414141414141ull);
+    uint64_t dir = 0, off = last + 0x40 + 0x20 - KVA; /* the last partition's Endpoints Directory */
+    memcpy(&dir, w.m.b.mem + w.m.pa[off / 4096] + off % 4096, 8);
+    list_append(&w, dir + 16 * 7, tcb(&w, 50777, "TcpE") + 0x28);
+    /* a table whose first pointer leads to no TcHT block */
+    uint64_t other = block(&w.m, "TcPt", 0x80);
+    put64(&w.m, other, block(&w.m, "TcHx", 0x40));
+    put64(&w.m, other + 8, last + 0x40);
+    world_open(&w);
+
+    uint32_t size = 0;
+    assert_int_equal(ms_vista_measure_partition_size(&w.ctx, table, 3, &size), MS_OK);
+    assert_int_equal(size, 0x80);
+    w.ctx.L.part_size = size;
+    seen s = {0};
+    size_t found = 0;
+    assert_int_equal(ms_vista_walk_partitions(&w.ctx, table, 3, keep, &s, &found), MS_OK);
+    assert_int_equal(found, 1);
+    assert_non_null(by_port(&s, 50777));
+    /* One partition: any stride past its members reaches it. */
+    assert_int_equal(ms_vista_measure_partition_size(&w.ctx, table, 1, &size), MS_OK);
+    assert_int_equal(size, 0x18);
+    /* Four would need one more at +0x180. */
+    assert_int_equal(ms_vista_measure_partition_size(&w.ctx, table, 4, &size), MS_ERR_NOT_FOUND);
+    assert_int_equal(ms_vista_measure_partition_size(&w.ctx, other, 1, &size), MS_ERR_NOT_FOUND);
+    assert_int_equal(ms_vista_measure_partition_size(&w.ctx, table, 0, &size), MS_ERR_FORMAT);
+    assert_int_equal(ms_vista_measure_partition_size(&w.ctx, 0x1000, 2, &size), MS_ERR_NOT_FOUND);
+    world_free(&w);
+}
+
+/* A port chain holding a bound TCB (no remote address; its link at +0x78,
+ * a place no layout names) before a listener: both are reported.  A chain
+ * through a TCB that fails its checks stops there. */
+static void test_port_pool_bound_tcb(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    uint64_t pool = big(&w.m, 0x3000);
+    uint64_t list = assignment(&w, pool + 0xe0, 1);
+    uint64_t ai = block(&w.m, "IPpa", 0x40);
+    put64(&w.m, ai, w.local4);
+    uint64_t e = block(&w.m, "TcpE", 0x300);
+    put64(&w.m, e + 0x10, w.inetaf4);
+    put64(&w.m, e + 0x18, ai);
+    put32(&w.m, e + 0x6c, 0); /* CLOSED */
+    put_be16(&w.m, e + 0x70, 391);
+    uint64_t l = listener(&w, 391);
+    chain_one(&w, list, 0x87, e + 0x78);
+    put64(&w.m, e + 0x78, (l + 0x78) | 1);
+    /* port 0x188: a TCB with a bad state, then a listener never reached */
+    uint64_t bad = tcb(&w, 392, "TcpE"), hidden = listener(&w, 392);
+    put32(&w.m, bad + 0x6c, 11);
+    chain_one(&w, list, 0x88, bad + 0x78);
+    put64(&w.m, bad + 0x78, (hidden + 0x78) | 1);
+    /* port 0x189: a link into a block with a foreign tag */
+    uint64_t junk = block(&w.m, "Junk", 0x100);
+    chain_one(&w, list, 0x89, junk + 0x78);
+    world_open(&w);
+
+    seen s = {0};
+    ms_vista_pool_count c;
+    assert_int_equal(ms_vista_walk_port_pool_at(&w.ctx, pool, 0xe0, 0, keep, &s, &c), MS_OK);
+    assert_int_equal(c.tcbs, 1);
+    assert_int_equal(c.listeners, 1);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(c.port_ok, 2);
+    const ms_net_endpoint *t = &s.rows[0];
+    assert_int_equal(t->kind, MS_NET_TCP_ENDPOINT);
+    assert_int_equal(t->offset, e);
+    assert_string_equal(t->state, "CLOSED");
+    assert_string_equal(t->local_addr, "10.0.2.15");
+    assert_string_equal(t->foreign_addr, "0.0.0.0");
+    assert_int_equal(t->foreign_port, 0);
+    assert_int_equal(s.rows[1].kind, MS_NET_TCP_LISTENER);
+    assert_int_equal(s.rows[1].local_port, 391);
+    world_free(&w);
+}
+
+/* TIME_WAIT with the remote address bytes inline and a CreateTime, from
+ * profile lines (RemoteAddressInline) and from the built-in facts. */
+static void test_timewait_inline(void **state)
+{
+    (void)state;
+    static const char tw[] = "struct _TCP_TIMEWAIT_ENDPOINT 0xa0\n"
+                             "field _TCP_TIMEWAIT_ENDPOINT ListEntry 0x0 0x10\n"
+                             "field _TCP_TIMEWAIT_ENDPOINT InetAF 0x30 0x8\n"
+                             "field _TCP_TIMEWAIT_ENDPOINT LocalPort 0x4a 0x2\n"
+                             "field _TCP_TIMEWAIT_ENDPOINT RemotePort 0x4c 0x2\n"
+                             "field _TCP_TIMEWAIT_ENDPOINT LocalAddr 0x50 0x8\n"
+                             "field _TCP_TIMEWAIT_ENDPOINT RemoteAddressInline 0x58 0x10\n"
+                             "field _TCP_TIMEWAIT_ENDPOINT CreateTime 0x98 0x8\n";
+    char text[sizeof PROFILE + sizeof tw];
+    snprintf(text, sizeof text, "%s%s", PROFILE, tw);
+    world w;
+    world_init(&w);
+    ms_profile_destroy(w.prof);
+    assert_int_equal(ms_profile_parse(text, strlen(text), "tw", &w.prof), MS_OK);
+    assert_int_equal(ms_vista_layout_from_profile(w.prof, NULL, 19041, &w.ctx.L), MS_OK);
+    const ms_vista_obj *o = &w.ctx.L.obj[MS_VK_TIMEWAIT];
+    assert_true(o->present);
+    assert_true(o->inline_remote);
+    assert_int_equal(o->raddr, 0x58);
+    assert_int_equal(o->ctime, 0x98);
+    assert_int_equal(o->size, 0xa0);
+    uint8_t buf[0xa0] = {0};
+    memcpy(buf + 0x30, &w.inetaf4, 8);
+    buf[0x4a] = 0xc3, buf[0x4b] = 0x50; /* 50000 */
+    buf[0x4c] = 0x01, buf[0x4d] = 0xbb; /* 443 */
+    memcpy(buf + 0x50, &w.local4, 8);
+    memcpy(buf + 0x58, "\xac\xd9\x10\x8e", 4);
+    uint64_t when = 0x01d6eb4e3c1a0000ull;
+    memcpy(buf + 0x98, &when, 8);
+    world_open(&w);
+    ms_net_endpoint e;
+    assert_int_equal(ms_vista_decode(&w.ctx, MS_VK_TIMEWAIT, buf, sizeof buf, &e), MS_OK);
+    assert_string_equal(e.state, "TIME_WAIT");
+    assert_string_equal(e.local_addr, "10.0.2.15");
+    assert_int_equal(e.local_port, 50000);
+    assert_string_equal(e.foreign_addr, "172.217.16.142");
+    assert_int_equal(e.foreign_port, 443);
+    assert_int_equal(e.created, when);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_from_profile), cmocka_unit_test(test_names),
         cmocka_unit_test(test_partition_walk),      cmocka_unit_test(test_two_level_directory),
         cmocka_unit_test(test_port_pool),           cmocka_unit_test(test_decode_rejects),
+        cmocka_unit_test(test_find_assignments_bitmap), cmocka_unit_test(test_find_assignments_inpa),
+        cmocka_unit_test(test_measure_partitions),  cmocka_unit_test(test_port_pool_bound_tcb),
+        cmocka_unit_test(test_timewait_inline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

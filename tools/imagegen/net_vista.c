@@ -59,6 +59,9 @@ ig_status nv_truth(nv_ctx *n, const char *proto, const char *laddr, unsigned lpo
         return ig_fail("connection object 0x%llx is not mapped", (unsigned long long)obj);
     int in_dump = !page_absent(c, pa);
     char pid[16] = "null", name[40] = "null", when[40] = "null";
+    /* An owner whose EPROCESS page a bitmap dump leaves out cannot be named. */
+    if (owner && ig_nv_bitmap_dump && owner->absent == 1)
+        owner = NULL;
     if (owner) {
         snprintf(pid, sizeof pid, "%u", owner->pid);
         snprintf(name, sizeof name, "\"%s\"", owner->name);

@@ -288,7 +288,9 @@ static const char *const state_names[] = {"CLOSED", "LISTENING", "SYN_SENT", "SY
                                           "", "", "TIME_WAIT"};
 
 typedef enum { K_TCPE, K_TW, K_SYN, K_TCPL, K_UDP } kind;
-typedef enum { W_LINKED, W_FREED, W_ABSENT } where;
+/* W_BOUND: a TCB bound to its port but not connected, on the port pool's
+ * chain instead of in a partition (MemProcFS meets such TcpE there). */
+typedef enum { W_LINKED, W_FREED, W_ABSENT, W_BOUND } where;
 
 typedef struct conn {
     kind k;
@@ -321,6 +323,8 @@ static const conn conns[] = {
     {K_TW, S_TIME_WAIT, "10.0.2.15", "151.101.1.69", 0, 0, 443, NULL, 0, 0, 33, W_LINKED},
     {K_TW, S_TIME_WAIT, "2001:db8:1::15", "2a00:1450:4001:80b::200e", 1, 0, 80, NULL, 0, 1, 40, W_LINKED},
     {K_SYN, S_SYN_RCVD, "10.0.2.15", "203.0.113.50", 0, 445, 50123, "System", 0, -1, -1, W_LINKED},
+    /* bound, not connected: first on port 135's chain, before the listeners */
+    {K_TCPE, S_CLOSED, "10.0.2.15", NULL, 0, 135, 0, "explorer.exe", 0, -1, -1, W_BOUND},
     /* listeners: dual-stack pairs on 135, 445, 49664; specific addresses */
     {K_TCPL, S_LISTEN, NULL, NULL, 0, 135, 0, "svchost.exe", 1, 0, 0, W_LINKED},
     {K_TCPL, S_LISTEN, NULL, NULL, 1, 135, 0, "svchost.exe", 1, 0, 0, W_LINKED},
@@ -425,7 +429,11 @@ static uint64_t created_time(nv_ctx *n, const ig_proc_truth *p)
     return lo + ig_rng_range(&c->rng, 10000000, hi - lo - 10000000);
 }
 
-typedef struct tw_layout { long list, af, lport, rport, laddr, raddr, size, owner, syn_proc; int inline_remote; } tw_layout;
+typedef struct tw_layout {
+    long list, af, lport, rport, laddr, raddr, size, owner, syn_proc;
+    int inline_remote;
+    long ctime;
+} tw_layout;
 
 /* TIME_WAIT / SYN layouts from the tcpip profile; for builds whose
  * published layouts have none (Win10+), assumed: TIME_WAIT from
@@ -444,15 +452,18 @@ static void special_layout(nv_ctx *n, int syn, tw_layout *l)
         l->rport = nv_off(n, st, "RemotePort");
         l->laddr = nv_off(n, st, "LocalAddr");
         l->raddr = nv_off(n, st, "RemoteAddress");
+        if (l->raddr < 0 && (l->raddr = nv_off(n, st, "RemoteAddressInline")) >= 0)
+            l->inline_remote = 1;
+        l->ctime = nv_off(n, st, "CreateTime");
         l->owner = syn ? nv_off(n, st, "Owner") : -1;
         l->syn_proc = ig_prof_field(n->L, "_SYN_OWNER", "Process");
-        l->size = nv_body_size(n, st, 0);
+        l->size = nv_body_size(n, st, l->inline_remote ? l->raddr + 16 : 0);
         return;
     }
     if (syn) {
-        *l = (tw_layout){0x10, 0x30, 0x64, 0x66, 0x38, 0x50, 0x68, 0x40, 0x28, 0};
+        *l = (tw_layout){0x10, 0x30, 0x64, 0x66, 0x38, 0x50, 0x68, 0x40, 0x28, 0, -1};
     } else {
-        *l = (tw_layout){0x0, 0x30, 0x4a, 0x4c, 0x50, 0x58, 0xa0, -1, 0, 1};
+        *l = (tw_layout){0x0, 0x30, 0x4a, 0x4c, 0x50, 0x58, 0xa0, -1, 0, 1, 0x98};
     }
 }
 
@@ -490,8 +501,10 @@ static ig_status build_tcpe(nv_ctx *n, const conn *k, unsigned lport, const uint
     }
     uint64_t o = b->obj;
     ig_status s = nv_wptr(n, ai + (uint64_t)o_loc, x);
-    s |= nv_wptr(n, ai + (uint64_t)o_rem, ai + 0x40);
-    s |= ig_write(c, ai + 0x40, ra, k->v6 ? 16 : 4);
+    if (k->remote) {
+        s |= nv_wptr(n, ai + (uint64_t)o_rem, ai + 0x40);
+        s |= ig_write(c, ai + 0x40, ra, k->v6 ? 16 : 4);
+    }
     s |= nv_wptr(n, o + (uint64_t)o_af, n->inetaf[k->v6]);
     s |= nv_wptr(n, o + (uint64_t)o_ai, ai);
     s |= ig_w32(c, o + (uint64_t)o_st, (uint32_t)k->state);
@@ -540,7 +553,10 @@ static ig_status build_special(nv_ctx *n, const conn *k, unsigned lport, const u
         s |= nv_wptr(n, so + (uint64_t)proc, b->owner->eprocess);
         s |= nv_wptr(n, o + (uint64_t)l.owner, so);
     }
-    b->created = 0;
+    if (l.ctime >= 0)
+        s |= ig_w64(c, o + (uint64_t)l.ctime, b->created);
+    else
+        b->created = 0;
     return s == IG_OK ? IG_OK : IG_ERR;
 }
 
@@ -587,6 +603,16 @@ static ig_status link_tcb(nv_ctx *n, const conn *k, const built *b, unsigned lpo
     return ht_insert(n, k->k == K_SYN ? n->ht_syn[part] : n->ht_tw[part], b->obj + (uint64_t)l.list, sig);
 }
 
+/* A bound TCB on its port's chain.  Its link's place is not published:
+ * the first pointer-aligned slot after the ports (19041 x64: 0x78). */
+static ig_status bind_tcb(nv_ctx *n, const built *b, unsigned lport)
+{
+    long lp = nv_off(n, "_TCP_ENDPOINT", "LocalPort"), rp = nv_off(n, "_TCP_ENDPOINT", "RemotePort");
+    long end = (lp > rp ? lp : rp) + 2;
+    uint64_t link = ((uint64_t)end + n->P - 1) & ~(uint64_t)(n->P - 1);
+    return port_add(n, &n->tcp, lport, b->obj + link);
+}
+
 static ig_status truth_row(nv_ctx *n, const conn *k, const built *b, unsigned lport)
 {
     char proto[8], laddr[64], faddr[64];
@@ -598,7 +624,7 @@ static ig_status truth_row(nv_ctx *n, const conn *k, const built *b, unsigned lp
     else if (k->k == K_TCPL)
         snprintf(faddr, sizeof faddr, "%s", k->v6 ? "::" : "0.0.0.0");
     else
-        snprintf(faddr, sizeof faddr, "%s", k->remote);
+        snprintf(faddr, sizeof faddr, "%s", k->remote ? k->remote : k->v6 ? "::" : "0.0.0.0");
     const char *state = k->k == K_UDP ? "" : state_names[k->state];
     unsigned fport = k->k == K_UDP || k->k == K_TCPL ? 0 : k->rport;
     return nv_truth(n, proto, laddr, lport, faddr, fport, state, b->owner, b->created, b->obj, b->tag,
@@ -671,6 +697,8 @@ ig_status nv_build_objects(nv_ctx *n)
             return IG_ERR;
         if (k->w == W_FREED)
             s = nv_mark_free(n, b.obj);
+        else if (k->w == W_BOUND)
+            s = bind_tcb(n, &b, lport);
         else if (k->k != K_TCPL && k->k != K_UDP)
             s = link_tcb(n, k, &b, lport);
         if (s != IG_OK || truth_row(n, k, &b, lport) != IG_OK)

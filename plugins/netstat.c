@@ -15,9 +15,9 @@ static const ms_option_spec options[] = {
 };
 
 static const ms_column columns[] = {
-    {"Offset", MS_VT_ADDR, 18},     {"Proto", MS_VT_STR, 5},      {"LocalAddr", MS_VT_STR, 15},
-    {"LocalPort", MS_VT_UINT, 9},   {"ForeignAddr", MS_VT_STR, 15}, {"ForeignPort", MS_VT_UINT, 11},
-    {"State", MS_VT_STR, 11},       {"PID", MS_VT_UINT, 6},       {"Owner", MS_VT_STR, 14},
+    {"Offset", MS_VT_ADDR, 18},     {"Proto", MS_VT_STR, 5},      {"LocalAddr", MS_VT_STR, 25},
+    {"LocalPort", MS_VT_UINT, 9},   {"ForeignAddr", MS_VT_STR, 25}, {"ForeignPort", MS_VT_UINT, 11},
+    {"State", MS_VT_STR, 11},       {"PID", MS_VT_UINT, 6},       {"Owner", MS_VT_STR, 15},
     {"Created", MS_VT_TIME, 23},    {"OffsetPhys", MS_VT_ADDR, 12},
 };
 

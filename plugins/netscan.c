@@ -2,30 +2,11 @@
  * pool tags, merged with those tcpip.sys's tables lead to (one row per
  * object, with where it was found). */
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
-#include "memsift/memsift.h"
-#include "memsift/net.h"
+#include "net_rows.h"
 #include "registry.h"
 
 #define MAX_ROWS (1u << 22)
-
-static const ms_option_spec options[] = {
-    {"pid", MS_OPT_INT, "PID", "show only endpoints owned by this process"},
-    {"proto", MS_OPT_STRING, "PROTO", "show only TCPv4, TCPv6, UDPv4 or UDPv6 (TCP or UDP: both versions)"},
-    {"state", MS_OPT_STRING, "STATE", "show only TCP endpoints in this state (ESTABLISHED, TIME_WAIT, ...)"},
-    {"listening", MS_OPT_FLAG, NULL, "show only listeners"},
-    {"established", MS_OPT_FLAG, NULL, "show only established connections"},
-    {"threads", MS_OPT_INT, "N", "scanning threads (default: one per CPU)"},
-};
-
-static const ms_column columns[] = {
-    {"Offset", MS_VT_ADDR, 18},     {"Proto", MS_VT_STR, 5},      {"LocalAddr", MS_VT_STR, 25},
-    {"LocalPort", MS_VT_UINT, 9},   {"ForeignAddr", MS_VT_STR, 25}, {"ForeignPort", MS_VT_UINT, 11},
-    {"State", MS_VT_STR, 11},       {"PID", MS_VT_UINT, 6},       {"Owner", MS_VT_STR, 15},
-    {"Created", MS_VT_TIME, 23},    {"Source", MS_VT_STR, 6},     {"OffsetPhys", MS_VT_ADDR, 12},
-};
 
 typedef struct rows {
     ms_net_endpoint *items;
@@ -75,97 +56,14 @@ static ms_net_endpoint *find_walked(rows *walked, const ms_net_endpoint *e)
     return NULL;
 }
 
-typedef struct filter {
-    int by_pid;
-    int64_t pid;
-    const char *proto, *state;
-    int listening, established;
-} filter;
-
-static int wanted(const filter *f, const ms_net_endpoint *e)
-{
-    if (f->by_pid && (!e->has_pid || e->pid != (uint64_t)f->pid))
-        return 0;
-    const char *proto = ms_net_proto_name(e);
-    if (f->proto && strcasecmp(f->proto, proto) != 0 && strncasecmp(f->proto, proto, strlen(f->proto)) != 0)
-        return 0;
-    if (f->state && strcasecmp(f->state, e->state) != 0)
-        return 0;
-    if (f->listening && strcmp(e->state, "LISTENING") != 0)
-        return 0;
-    if (f->established && strcmp(e->state, "ESTABLISHED") != 0)
-        return 0;
-    return 1;
-}
-
-static ms_status emit(ms_plugin_context *ctx, const filter *f, const ms_net_endpoint *e)
-{
-    if (!wanted(f, e))
-        return MS_OK;
-    unsigned both = MS_NET_FROM_WALK | MS_NET_FROM_SCAN;
-    const char *source = (e->sources & both) == both ? "both" : (e->sources & MS_NET_FROM_WALK) ? "walk" : "scan";
-    int is_udp = e->protocol == 17 && e->kind != MS_NET_XP_CONNECTION;
-    ms_value row[] = {
-        e->offset ? ms_val_uint(e->offset) : ms_val_null(),
-        ms_val_str(ms_net_proto_name(e)),
-        ms_val_str(e->local_addr[0] ? e->local_addr : NULL),
-        ms_val_uint(e->local_port),
-        ms_val_str(e->foreign_addr[0] ? e->foreign_addr : is_udp ? "*" : NULL),
-        ms_val_uint(e->foreign_port),
-        ms_val_str(e->state),
-        e->has_pid ? ms_val_uint(e->pid) : ms_val_null(),
-        ms_val_str(e->owner[0] ? e->owner : NULL),
-        ms_val_time(e->created),
-        ms_val_str(source),
-        e->offset_phys ? ms_val_uint(e->offset_phys) : ms_val_null(),
-    };
-    return ms_plugin_emit(ctx, row);
-}
-
-static void progress(void *user, uint64_t done, uint64_t total)
-{
-    ms_plugin_progress(user, done, total);
-}
-
-static ms_status parse_filter(ms_plugin_context *ctx, filter *f)
-{
-    memset(f, 0, sizeof *f);
-    f->by_pid = ms_plugin_int(ctx, "pid", &f->pid) == MS_OK;
-    f->proto = ms_plugin_string(ctx, "proto");
-    f->state = ms_plugin_string(ctx, "state");
-    f->listening = ms_plugin_flag(ctx, "listening");
-    f->established = ms_plugin_flag(ctx, "established");
-    static const char *const protos[] = {"TCP", "UDP", "TCPv4", "TCPv6", "UDPv4", "UDPv6", "RAW", "RAWv4", "RAWv6"};
-    if (f->proto) {
-        size_t i = 0;
-        while (i < sizeof protos / sizeof protos[0] && strcasecmp(f->proto, protos[i]) != 0)
-            i++;
-        if (i == sizeof protos / sizeof protos[0])
-            return ms_fail(MS_ERR_ARG, "--proto: expected TCP, UDP, TCPv4, TCPv6, UDPv4 or UDPv6, found '%s'",
-                           f->proto);
-    }
-    return MS_OK;
-}
-
 static ms_status run(ms_plugin_context *ctx)
 {
-    filter f;
-    ms_status st = parse_filter(ctx, &f);
+    ms_netrows out;
+    ms_kernel *kernel;
+    ms_net_options opts;
+    ms_status st = ms_netrows_begin(&out, ctx, MS_NETROWS_NETSCAN, &kernel, &opts);
     if (st != MS_OK)
         return st;
-    ms_kernel *kernel;
-    if ((st = ms_plugin_kernel(ctx, &kernel)) != MS_OK)
-        return st;
-    ms_net_options opts;
-    ms_net_options_init(&opts);
-    int64_t threads;
-    if (ms_plugin_int(ctx, "threads", &threads) == MS_OK) {
-        if (threads < 1 || threads > 64)
-            return ms_fail(MS_ERR_ARG, "--threads: expected 1 to 64, found %lld", (long long)threads);
-        opts.threads = (unsigned)threads;
-    }
-    opts.progress = progress;
-    opts.progress_user = ctx;
     int xp = ms_kernel_get_info(kernel)->build < 6000;
     rows walked = {0}, scanned = {0};
     /* The walk only says which objects tcpip.sys still links: it may fail. */
@@ -196,14 +94,14 @@ static ms_status run(ms_plugin_context *ctx)
                 merged.sources |= e->sources;
                 if (merged.offset_phys == 0)
                     merged.offset_phys = e->offset_phys;
-                st = emit(ctx, &f, &merged);
+                st = ms_netrows_put(&out, &merged);
             } else {
-                st = emit(ctx, &f, e);
+                st = ms_netrows_put(&out, e);
             }
         }
         for (size_t i = 0; i < walked.count && st == MS_OK; i++)
             if (!matched[i])
-                st = emit(ctx, &f, &walked.items[i]);
+                st = ms_netrows_put(&out, &walked.items[i]);
         free(matched);
     }
     free(walked.items);
@@ -225,10 +123,8 @@ const ms_plugin ms_plugin_netscan = {
     "the scan is a closed or unlinked object. Offset is the object's kernel virtual address, OffsetPhys its "
     "physical one. On Windows XP and Server 2003 the TCPT and TCPA scans (connscan, sockscan) run instead, "
     "merged with the connections and sockets walks.",
-    options,
-    sizeof options / sizeof options[0],
-    columns,
-    sizeof columns / sizeof columns[0],
+    MS_NETROWS_TABLE(ms_netrows_endpoint_options),
+    MS_NETROWS_TABLE(ms_netrows_netscan_columns),
     MS_PLUGIN_NEEDS_MEMORY | MS_PLUGIN_NEEDS_X86,
     run,
 };

@@ -4,27 +4,8 @@
 # plugin on the real triage sample when ../shared is present.
 set -u
 
-if [ -z "${MEMSIFT:-}" ] || [ ! -x "$MEMSIFT" ]; then
-    echo "skipping: \$MEMSIFT does not name the built memsift binary"
-    exit 77
-fi
-TMP="${MEMSIFT_TEST_TMP:-/tmp}/cli.$$"
-mkdir -p "$TMP" || exit 1
-trap 'rm -rf "$TMP"' EXIT
-
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# run ARGS...: sets $out, $err, $rc.
-run() {
-    "$MEMSIFT" "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    out=$(cat "$TMP/out")
-    err=$(cat "$TMP/err")
-}
+. "$(dirname "$0")/lib.sh"
+cli_test_init cli
 
 expect_ok() {
     run "$@"

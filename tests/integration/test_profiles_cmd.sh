@@ -4,27 +4,9 @@
 # listing built-in and user profiles.
 set -u
 
-if [ -z "${MEMSIFT:-}" ] || [ ! -x "$MEMSIFT" ]; then
-    echo "skipping: \$MEMSIFT does not name the built memsift binary"
-    exit 77
-fi
-TMP="${MEMSIFT_TEST_TMP:-/tmp}/profiles_cmd.$$"
-mkdir -p "$TMP" || exit 1
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
+cli_test_init profiles_cmd
 export MEMSIFT_PROFILES="$TMP/user"
-
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-run() {
-    "$MEMSIFT" "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    out=$(cat "$TMP/out")
-    err=$(cat "$TMP/err")
-}
 
 expect_ok() {
     run "$@"

@@ -5,32 +5,14 @@
 # Windows 10 x64 image with strings planted in known process pages.
 set -u
 
-if [ -z "${MEMSIFT:-}" ] || [ ! -x "$MEMSIFT" ]; then
-    echo "skipping: \$MEMSIFT does not name the built memsift binary"
-    exit 77
-fi
+. "$(dirname "$0")/lib.sh"
 if ! command -v python3 >/dev/null 2>&1; then
     echo "skipping: python3 is needed to write and check the test images"
     exit 77
 fi
-TMP="${MEMSIFT_TEST_TMP:-/tmp}/yarascan.$$"
-mkdir -p "$TMP" || exit 1
-trap 'rm -rf "$TMP"' EXIT
+cli_test_init yarascan
 # The compiled-rule cache goes here, not into the real home directory.
 export XDG_CACHE_HOME="$TMP/cache"
-
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-run() {
-    "$MEMSIFT" "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    out=$(cat "$TMP/out")
-    err=$(cat "$TMP/err")
-}
 
 expect_ok() {
     run "$@"

@@ -190,7 +190,14 @@ static int kernel_discoverable(const ms_image_info *info)
 static ms_status info_run(ms_plugin_context *ctx)
 {
     const ms_image_info *info = ms_image_get_info(ms_plugin_image(ctx));
-    FACT("Image format", "%s%s", ms_image_format_name(info->format), info->compressed ? ", gzip-compressed" : "");
+    if (info->format == MS_FORMAT_VMWARE && info->vmware_metadata != NULL) {
+        const char *slash = strrchr(info->vmware_metadata, '/');
+        FACT("Image format", "%s with %s (%zu regions%s)%s", ms_image_format_name(info->format),
+             slash != NULL ? slash + 1 : info->vmware_metadata, info->vmware_regions,
+             info->vmware_regions == 0 ? ", read flat" : "", info->compressed ? ", gzip-compressed" : "");
+    } else {
+        FACT("Image format", "%s%s", ms_image_format_name(info->format), info->compressed ? ", gzip-compressed" : "");
+    }
     FACT("Image size", "%" PRIu64 " bytes%s", info->file_size, info->compressed ? " (decompressed)" : "");
     if (info->header.has_header) {
         ms_status st = header_facts(ctx, &info->header);

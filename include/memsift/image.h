@@ -4,6 +4,8 @@
  * container format is detected from the file's bytes (never its name):
  * raw/padded and VMware .vmem, Windows crash dumps (32- and 64-bit; full,
  * summary, bitmap; triage recognised), LiME, and any of these gzip-compressed.
+ * The one use of names: a raw image's VMware metadata (NAME.vmss/.vmsn) is
+ * looked for beside it, since a .vmem has no header of its own.
  */
 #ifndef MEMSIFT_IMAGE_H
 #define MEMSIFT_IMAGE_H
@@ -20,10 +22,11 @@ extern "C" {
 typedef struct ms_image ms_image;
 
 typedef enum ms_image_format {
-    MS_FORMAT_RAW = 0,      /* raw, padded, VMware .vmem */
+    MS_FORMAT_RAW = 0,      /* raw, padded, VMware .vmem without metadata */
     MS_FORMAT_CRASH32,      /* PAGEDUMP */
     MS_FORMAT_CRASH64,      /* PAGEDU64 */
-    MS_FORMAT_LIME
+    MS_FORMAT_LIME,
+    MS_FORMAT_VMWARE        /* .vmem mapped through its .vmss/.vmsn */
 } ms_image_format;
 
 /* DUMP_TYPE values of the crash-dump header (mindumpdef.h). */
@@ -83,6 +86,10 @@ typedef struct ms_image_info {
     size_t range_count;         /* number of physical ranges held */
     int has_physical_memory;    /* 0 for triage and header-only dumps */
     ms_dump_header header;
+    /* MS_FORMAT_VMWARE: the metadata file used (owned by the image) and its
+     * regionsCount (0: the .vmem is read flat).  NULL and 0 otherwise. */
+    const char *vmware_metadata;
+    size_t vmware_regions;
 } ms_image_info;
 
 typedef struct ms_image_options {
@@ -91,7 +98,13 @@ typedef struct ms_image_options {
     int gzip_cache_index;
     /* Use pread instead of mmap for uncompressed files (default 0). */
     int no_mmap;
+    /* VMware metadata for a raw image: NULL (default) looks for NAME.vmss,
+     * then NAME.vmsn, beside the image; MS_VMWARE_METADATA_NONE reads the
+     * image flat; anything else is the metadata file to use. */
+    const char *vmware_metadata;
 } ms_image_options;
+
+#define MS_VMWARE_METADATA_NONE ""
 
 void ms_image_options_init(ms_image_options *opts);
 

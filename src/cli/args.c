@@ -31,7 +31,7 @@ static int fail(parser *p, const char *fmt, ...)
 
 typedef enum global_id {
     OPT_FILE, OPT_RENDERER, OPT_OUTPUT, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_NO_INDEX, OPT_VERSION,
-    OPT_NO_HINTS, OPT_DTB, OPT_KERNEL_BASE, OPT_PROFILES
+    OPT_NO_HINTS, OPT_DTB, OPT_KERNEL_BASE, OPT_PROFILES, OPT_VMSS, OPT_NO_VMSS
 } global_id;
 
 typedef struct global_option {
@@ -47,6 +47,7 @@ static const global_option globals[] = {
     {OPT_NO_INDEX, '\0', "no-index-cache", 0}, {OPT_VERSION, '\0', "version", 0},
     {OPT_NO_HINTS, '\0', "no-header-hints", 0}, {OPT_DTB, '\0', "dtb", 1},
     {OPT_KERNEL_BASE, '\0', "kernel-base", 1}, {OPT_PROFILES, '\0', "profiles", 1},
+    {OPT_VMSS, '\0', "vmss", 1}, {OPT_NO_VMSS, '\0', "no-vmss", 0},
 };
 
 /* The option `arg` names: "-f", "-fVALUE", "--file", "--file=VALUE".
@@ -107,6 +108,8 @@ static int parse_global(parser *p)
     case OPT_DTB: a->dtb = value; break;
     case OPT_KERNEL_BASE: a->kernel_base = value; break;
     case OPT_PROFILES: a->profiles_dir = value; break;
+    case OPT_VMSS: a->vmss_path = value; break;
+    case OPT_NO_VMSS: a->no_vmss = 1; break;
     }
     return 1;
 }
@@ -193,6 +196,14 @@ int cli_parse_args(int argc, char **argv, cli_args *out, char *err, size_t errsi
             fail(&p, "unknown plugin '%s' (see 'memsift --help' for the list)", arg);
             goto failed;
         }
+    }
+    if (out->vmss_path != NULL && out->vmss_path[0] == '\0') {
+        fail(&p, "option --vmss needs a file name");
+        goto failed;
+    }
+    if (out->vmss_path != NULL && out->no_vmss) {
+        fail(&p, "--vmss and --no-vmss cannot be used together");
+        goto failed;
     }
     return 0;
 failed:

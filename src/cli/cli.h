@@ -18,6 +18,8 @@ typedef struct cli_args {
     int verbose;
     int no_index_cache;
     int no_header_hints;
+    const char *vmss_path;      /* --vmss FILE */
+    int no_vmss;
     const char *dtb;            /* as typed; parsed in cli_run */
     const char *kernel_base;
     const char *profiles_dir;

@@ -67,6 +67,7 @@ int cli_run(const cli_args *args, cli_term *term)
     ms_image_options_init(&opts);
     if (args->no_index_cache)
         opts.gzip_cache_index = 0;
+    opts.vmware_metadata = args->no_vmss ? MS_VMWARE_METADATA_NONE : args->vmss_path;
     ms_image *image;
     if (ms_image_open(args->image_path, &opts, &image) != MS_OK)
         return failed(term, ms_last_error());

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "formats.h"
+#include "vmware.h"
 
 struct ms_image {
     ms_source *source;
     ms_runmap map;
     ms_image_info info;
+    char *vmware_path;
 };
 
 void ms_image_options_init(ms_image_options *opts)
@@ -41,25 +43,79 @@ static ms_status open_source(const char *path, const ms_image_options *opts, ms_
     return st;
 }
 
-static ms_status build_map(ms_image *img)
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Restate the parser's message with the metadata file it is about. */
+static ms_status vmware_fail(ms_status st, const char *meta_path, int found_beside)
+{
+    char reason[512];
+    snprintf(reason, sizeof reason, "%s", ms_last_error());
+    return ms_fail(st, "VMware metadata '%s': %s%s", base_name(meta_path), reason,
+                   found_beside ? " (it was found beside the image; --no-vmss ignores it)" : "");
+}
+
+/* A raw image: flat, or a .vmem laid out by its .vmss/.vmsn. */
+static ms_status raw_map(ms_image *img, const char *path, const ms_image_options *opts)
+{
+    ms_source *src = img->source;
+    const char *want = opts->vmware_metadata;
+    char *meta_path = NULL;
+    ms_status st = MS_OK;
+    if (want == NULL)
+        st = ms_vmware_find_sidecar(path, src->compressed, &meta_path);
+    else if (want[0] != '\0' && (meta_path = strdup(want)) == NULL)
+        st = ms_fail(MS_ERR_NOMEM, "out of memory opening '%s'", path);
+    if (st != MS_OK)
+        return st;
+    img->info.format = MS_FORMAT_RAW;
+    if (meta_path == NULL)
+        return ms_runmap_add(&img->map, 0, src->size, 0);
+
+    img->vmware_path = meta_path;
+    ms_source *meta;
+    ms_vmware_meta m = {0, 0, NULL};
+    if ((st = ms_source_open_file(meta_path, opts->no_mmap, &meta)) != MS_OK)
+        return st;
+    st = ms_vmware_meta_parse(meta, &m);
+    ms_source_close(meta);
+    if (st == MS_OK)
+        st = m.count > 0 ? ms_vmware_build_map(&m, src->size, &img->map) : ms_runmap_add(&img->map, 0, src->size, 0);
+    size_t regions = m.count;
+    ms_vmware_meta_free(&m);
+    if (st != MS_OK)
+        return vmware_fail(st, meta_path, want == NULL);
+    img->info.format = MS_FORMAT_VMWARE;
+    img->info.vmware_metadata = meta_path;
+    img->info.vmware_regions = regions;
+    return MS_OK;
+}
+
+static ms_status build_map(ms_image *img, const char *path, const ms_image_options *opts)
 {
     ms_source *src = img->source;
     ms_image_info *info = &img->info;
     info->header.pae_enabled = -1;
 
-    if (ms_crashdump_detect(src)) {
+    int crash = ms_crashdump_detect(src), lime = !crash && ms_lime_detect(src);
+    if ((crash || lime) && opts->vmware_metadata != NULL && opts->vmware_metadata[0] != '\0')
+        return ms_fail(MS_ERR_ARG, "VMware metadata '%s' applies to a raw .vmem, but '%s' is a %s",
+                       base_name(opts->vmware_metadata), base_name(path), crash ? "crash dump" : "LiME image");
+    if (crash) {
         ms_status st = ms_crashdump_parse(src, &info->header, &img->map);
         if (st != MS_OK)
             return st;
         info->format = info->header.is_64bit ? MS_FORMAT_CRASH64 : MS_FORMAT_CRASH32;
         return MS_OK;
     }
-    if (ms_lime_detect(src)) {
+    if (lime) {
         info->format = MS_FORMAT_LIME;
         return ms_lime_parse(src, &img->map);
     }
-    info->format = MS_FORMAT_RAW;
-    return ms_runmap_add(&img->map, 0, src->size, 0);
+    return raw_map(img, path, opts);
 }
 
 ms_status ms_image_open(const char *path, const ms_image_options *opts, ms_image **out)
@@ -78,7 +134,7 @@ ms_status ms_image_open(const char *path, const ms_image_options *opts, ms_image
 
     ms_status st = open_source(path, opts, &img->source);
     if (st == MS_OK)
-        st = build_map(img);
+        st = build_map(img, path, opts);
     if (st == MS_OK)
         st = ms_runmap_check(&img->map, img->source->size);
     if (st != MS_OK) {
@@ -106,6 +162,7 @@ void ms_image_close(ms_image *image)
         return;
     ms_runmap_free(&image->map);
     ms_source_close(image->source);
+    free(image->vmware_path);
     free(image);
 }
 
@@ -171,6 +228,7 @@ const char *ms_image_format_name(ms_image_format format)
     case MS_FORMAT_CRASH32: return "crash dump (32-bit)";
     case MS_FORMAT_CRASH64: return "crash dump (64-bit)";
     case MS_FORMAT_LIME: return "LiME";
+    case MS_FORMAT_VMWARE: return "VMware .vmem";
     }
     return "unknown";
 }

@@ -59,5 +59,17 @@ check xpsp3-x86pae crash-summary
 check win7-7601-x64 raw --gzip
 check win10-19041-x64 crash-bitmap6 --gzip
 
+# The other builds memsift claims (README of tools/imagegen, "Profiles"):
+# Server 2016/2019/2022, 1507, 1903, 8, Vista, x86 PAE 8.1 and 10, Vista
+# x86 without PAE, and 22621/26100 (22000's layout with EPROCESS members
+# moved and a made-up PDB: the structure probe must find them).
+for p in win10-17763-x64 win10-14393-x64 win10-20348-x64 win10-18362-x64 win10-10240-x64 win8-9200-x64 \
+         vista-6001-x64 win10-19041-x86 win81-9600-x86 vista-6001-x86 win11-22621-x64 win11-26100-x64; do
+  check "$p" raw
+  check "$p" crash
+done
+check win11-26100-x64 crash --no-header-hints -- --no-header-hints
+check vista-6001-x86 crash-summary
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

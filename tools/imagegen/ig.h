@@ -40,6 +40,11 @@ int ig_prof_symbol(const ig_prof *p, const char *name, uint64_t *rva);
 int ig_prof_const(const ig_prof *p, const char *name, uint64_t *val);
 /* pdb line: name, GUID (32 hex chars), age; 0 if the profile has none. */
 int ig_prof_pdb(const ig_prof *p, const char **name, const char **guid, uint32_t *age);
+/* Members of `st` past `after`'s offset (and the size) move by `delta`; the
+ * pdb line and the symbol RVAs are dropped: the result describes another kernel. */
+ig_status ig_prof_shift(ig_prof *p, const char *st, const char *after, long delta);
+/* Adds a field (path) or, with path NULL, a struct size; it overrides earlier ones. */
+ig_status ig_prof_put(ig_prof *p, const char *st, const char *path, uint64_t v);
 
 /* ---- generator profiles (the --profile names) ---- */
 typedef enum { IG_MODE_X86 = 1, IG_MODE_PAE, IG_MODE_X64 } ig_mode;
@@ -64,6 +69,9 @@ typedef struct ig_target {
     int first_year;            /* plausible boot year range */
     int last_year;
     const char *csd;           /* "Service Pack 1" or "" */
+    int eproc_shift;           /* != 0: a later build laid out like kernel_profile, but with the
+                                  _EPROCESS members after ActiveProcessLinks moved by this many
+                                  bytes and a made-up PDB (fallback_guid) */
 } ig_target;
 
 const ig_target *ig_target_find(const char *name);

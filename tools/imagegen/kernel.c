@@ -534,7 +534,24 @@ ig_status ig_kernel_build(ig_ctx *c)
     else
         s |= ig_w32(c, knp, c->processors);
     char labstr[64];
-    if (t->build >= 10240)
+    const char *arch = t->mode == IG_MODE_X64 ? "amd64fre" : "x86fre";
+    static const struct { uint32_t build; const char *rest; } labs[] = {
+        {26100, "1.%s.ge_release.240331-1435"}, {22621, "1.%s.ni_release.220506-1250"},
+        {20348, "1.%s.fe_release.210507-1500"}, {18362, "1.%s.19h1_release.190318-1202"},
+        {17763, "1.%s.rs5_release.180914-1434"}, {14393, "0.%s.rs1_release.160715-1616"},
+        {10240, "16384.%s.th1.150709-1700"},     {9200, "16384.%s.win8_rtm.120725-1247"},
+        {6001, "18000.%s.longhorn_rtm.080118-1840"}};
+    const char *lab_rest = NULL;
+    for (size_t i = 0; i < sizeof labs / sizeof *labs; i++)
+        if (labs[i].build == t->build)
+            lab_rest = labs[i].rest;
+    if (lab_rest || (t->mode != IG_MODE_X64 && t->build >= 9600)) {
+        char rest[48];
+        snprintf(rest, sizeof rest, lab_rest ? lab_rest : t->build >= 10240 ? "1.%s.vb_release.191206-1406"
+                                                                           : "17031.%s.winblue_gdr.140221-1952",
+                 arch);
+        snprintf(labstr, sizeof labstr, "%u.%s", t->build, rest);
+    } else if (t->build >= 10240)
         snprintf(labstr, sizeof labstr, "%u.1.amd64fre.%s", t->build, t->build >= 22000 ? "co_release.210604-1628" : "vb_release.191206-1406");
     else if (t->build >= 9600)
         snprintf(labstr, sizeof labstr, "9600.17031.amd64fre.winblue_gdr.140221-1952");

@@ -184,7 +184,9 @@ int main(int argc, char **argv)
     int dump_type = 0;
     char truth[1100];
     snprintf(truth, sizeof truth, "%s.truth.json", out);
-    if (ig_prof_load(path, &c->prof) != IG_OK || build(c) != IG_OK ||
+    if (ig_prof_load(path, &c->prof) != IG_OK ||
+        (t->eproc_shift && ig_prof_shift(c->prof, "_EPROCESS", "ActiveProcessLinks", t->eproc_shift) != IG_OK) ||
+        build(c) != IG_OK ||
         ig_output_write(c, formats[fi].fmt, out, gz, &file_size, &dump_type) != IG_OK ||
         ig_truth_write(c, truth, format, dump_type, gz, file_size) != IG_OK) {
         fprintf(stderr, "ms-imagegen: %s\n", ig_last_error());

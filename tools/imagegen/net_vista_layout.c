@@ -36,6 +36,80 @@ static int read_head(const char *path, prof_head *h)
     return 1;
 }
 
+/* Members the build needs that some layouts lack (sizes: field NULL). */
+static const struct { const char *st, *field; } needed[] = {
+    {"_PARTITION", NULL}, {"_PARTITION", "Endpoints"}, {"_PARTITION", "UnknownHashTable"},
+    {"_INET_PORT_POOL", "PortBitMap"}, {"_INET_PORT_POOL", "PortAssignments"},
+    {"_PORT_ASSIGNMENT_ENTRY", NULL}, {"_PORT_ASSIGNMENT_ENTRY", "Entry"},
+    {"_PORT_ASSIGNMENT", "InPaBigPoolBase"}, {"_INET_COMPARTMENT_SET", "InetCompartment"},
+    {"_INET_COMPARTMENT", "ProtocolCompartment"}, {"_PROTOCOL_COMPARTMENT", "PortPool"},
+    {"_TCP_LISTENER", "Next"}, {"_UDP_ENDPOINT", "Next"},
+};
+
+static int has_member(const ig_prof *p, const char *st, const char *field)
+{
+    return field ? ig_prof_field(p, st, field) >= 0 : ig_prof_struct_size(p, st) > 0;
+}
+
+/* A member the chosen layout lacks (a data gap: no public source gives it)
+ * is taken from the layout of the same architecture whose build range is
+ * nearest the build, so the image can be built; a reader whose profile has
+ * the same gap must find it in memory. */
+static ig_status borrow_gaps(nv_ctx *n, const char *dir)
+{
+    size_t nneed = sizeof needed / sizeof *needed;
+    int missing = 0;
+    for (size_t i = 0; i < nneed; i++)
+        missing |= !has_member(n->L, needed[i].st, needed[i].field);
+    if (!missing)
+        return IG_OK;
+    unsigned build = n->c->t->build;
+    unsigned best_d[sizeof needed / sizeof *needed];
+    char best[sizeof needed / sizeof *needed][256];
+    for (size_t i = 0; i < nneed; i++) {
+        best_d[i] = ~0u;
+        best[i][0] = '\0';
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return ig_fail("cannot open %s", dir);
+    struct dirent *e;
+    char path[1400];
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || len > 200 || strcmp(e->d_name + len - 5, ".prof") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        prof_head h;
+        ig_prof *p;
+        if (!read_head(path, &h) || !h.tcpip || h.x64 != (n->P == 8) || h.lo < 6000 || ig_prof_load(path, &p) != IG_OK)
+            continue;
+        unsigned dist = build < h.lo ? h.lo - build : build > h.hi ? build - h.hi : 0;
+        for (size_t i = 0; i < nneed; i++) {
+            if (!has_member(p, needed[i].st, needed[i].field) ||
+                dist > best_d[i] || (dist == best_d[i] && strcmp(e->d_name, best[i]) > 0))
+                continue;
+            best_d[i] = dist;
+            snprintf(best[i], sizeof best[i], "%s", e->d_name);
+        }
+        ig_prof_free(p);
+    }
+    closedir(d);
+    for (size_t i = 0; i < nneed; i++) {
+        if (has_member(n->L, needed[i].st, needed[i].field) || best[i][0] == '\0')
+            continue;
+        ig_prof *p;
+        snprintf(path, sizeof path, "%s/%.200s", dir, best[i]);
+        if (ig_prof_load(path, &p) != IG_OK)
+            return IG_ERR;
+        long v = needed[i].field ? ig_prof_field(p, needed[i].st, needed[i].field) : ig_prof_struct_size(p, needed[i].st);
+        ig_prof_free(p);
+        if (ig_prof_put(n->L, needed[i].st, needed[i].field, (uint64_t)v) != IG_OK)
+            return IG_ERR;
+    }
+    return IG_OK;
+}
+
 /* The profile whose build range holds the build (a tcpip.sys without
  * version resource counts as revision 0); else, as Volatility 3 does, the
  * newest profile of the same architecture below the build. */
@@ -72,7 +146,9 @@ ig_status nv_layout_load(nv_ctx *n)
         return ig_fail("no tcpip layout in %s for build %u (%s)", dir, build, x64 ? "x64" : "x86");
     snprintf(path, sizeof path, "%s/%s", dir, pick);
     snprintf(n->lname, sizeof n->lname, "%.*s", (int)(strlen(pick) - 5), pick);
-    return ig_prof_load(path, &n->L);
+    if (ig_prof_load(path, &n->L) != IG_OK)
+        return IG_ERR;
+    return borrow_gaps(n, dir);
 }
 
 long nv_off(const nv_ctx *n, const char *st, const char *field)

@@ -50,8 +50,10 @@ static ig_status rdptr(nv_ctx *n, uint64_t va, uint64_t *v)
 }
 
 /* InsertTailList into bucket (signature & DivisorMask); the entry is an
- * RTL_DYNAMIC_HASH_TABLE_ENTRY: Linkage, then Signature. */
-static ig_status ht_insert(nv_ctx *n, uint64_t ht, uint64_t entry, uint32_t signature)
+ * RTL_DYNAMIC_HASH_TABLE_ENTRY: Linkage, then Signature (not written when
+ * the layout puts a member there: the x86 TIME_WAIT layouts of Vista and
+ * 8+ have LocalPort right after an 8-byte ListEntry). */
+static ig_status ht_insert(nv_ctx *n, uint64_t ht, uint64_t entry, uint32_t signature, int with_signature)
 {
     ig_ctx *c = n->c;
     uint64_t dir;
@@ -67,7 +69,8 @@ static ig_status ht_insert(nv_ctx *n, uint64_t ht, uint64_t entry, uint32_t sign
     if (first == head)
         nonempty++;
     ig_status s = ig_list_append(c, head, entry);
-    s |= nv_wptr(n, entry + 2 * n->P, signature);
+    if (with_signature)
+        s |= nv_wptr(n, entry + 2 * n->P, signature);
     s |= ig_w32(c, ht + o_num, num + 1);
     s |= ig_w32(c, ht + o_ne, nonempty);
     return s == IG_OK ? IG_OK : IG_ERR;
@@ -597,10 +600,15 @@ static ig_status link_tcb(nv_ctx *n, const conn *k, const built *b, unsigned lpo
     if (k->bucket >= 0)
         sig = (sig & ~(HT_BUCKETS - 1)) | (uint32_t)k->bucket;
     if (k->k == K_TCPE)
-        return ht_insert(n, n->ht_est[part], b->obj + (uint64_t)nv_off(n, "_TCP_ENDPOINT", "ListEntry"), sig);
+        return ht_insert(n, n->ht_est[part], b->obj + (uint64_t)nv_off(n, "_TCP_ENDPOINT", "ListEntry"), sig, 1);
     tw_layout l;
     special_layout(n, k->k == K_SYN, &l);
-    return ht_insert(n, k->k == K_SYN ? n->ht_syn[part] : n->ht_tw[part], b->obj + (uint64_t)l.list, sig);
+    long lo = l.list + 2 * (long)n->P, hi = lo + (long)n->P;
+    const long members[] = {l.af, l.lport, l.rport, l.laddr, l.raddr, l.owner, l.ctime};
+    int room = 1;
+    for (size_t i = 0; i < sizeof members / sizeof *members; i++)
+        room &= members[i] < lo || members[i] >= hi;
+    return ht_insert(n, k->k == K_SYN ? n->ht_syn[part] : n->ht_tw[part], b->obj + (uint64_t)l.list, sig, room);
 }
 
 /* A bound TCB on its port's chain.  Its link's place is not published:

@@ -204,3 +204,42 @@ int ig_prof_pdb(const ig_prof *p, const char **name, const char **guid, uint32_t
     *age = p->pdb_age;
     return 1;
 }
+
+ig_status ig_prof_shift(ig_prof *p, const char *st, const char *after, long delta)
+{
+    const entry *a = find(p, E_FIELD, st, after);
+    if (a == NULL)
+        return ig_fail("profile has no %s.%s to shift after", st, after);
+    uint64_t from = a->v;
+    for (size_t i = 0; i < p->n; i++) {
+        entry *e = &p->e[i];
+        if (strcmp(e->a, st) != 0)
+            continue;
+        if (e->kind == E_STRUCT || ((e->kind == E_FIELD || e->kind == E_BITS) && e->v > from))
+            e->v = (uint64_t)((int64_t)e->v + delta);
+    }
+    /* the symbol RVAs belong to the profile's PDB, not to the other kernel */
+    size_t k = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->e[i].kind == E_SYMBOL) {
+            free(p->e[i].a);
+            free(p->e[i].b);
+        } else {
+            p->e[k++] = p->e[i];
+        }
+    }
+    p->n = k;
+    p->has_pdb = 0;
+    return IG_OK;
+}
+
+ig_status ig_prof_put(ig_prof *p, const char *st, const char *path, uint64_t v)
+{
+    entry e = {.kind = path ? E_FIELD : E_STRUCT, .a = strdup(st), .b = path ? strdup(path) : NULL, .v = v};
+    if (e.a == NULL || (path && e.b == NULL)) {
+        free(e.a);
+        free(e.b);
+        return ig_fail("out of memory");
+    }
+    return add(p, e);
+}

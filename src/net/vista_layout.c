@@ -154,7 +154,9 @@ ms_status ms_vista_layout_from_profile(const ms_profile *p, const ms_profile *nt
     set_tags(&L->obj[MS_VK_UDP], "UdpA", NULL);
     for (int k = 0; k < MS_VK_COUNT; k++) {
         ms_vista_obj *o = &L->obj[k];
-        if (o->present && (k == MS_VK_LISTENER || k == MS_VK_UDP) && (o->port < 0 || o->next < 0))
+        /* Without Next the port-pool chains cannot be followed (the walk
+         * skips the kind), but a pool scan still decodes the objects. */
+        if (o->present && (k == MS_VK_LISTENER || k == MS_VK_UDP) && o->port < 0)
             o->present = 0;
         if (o->present && (k == MS_VK_TIMEWAIT || k == MS_VK_SYN) &&
             (o->list < 0 || o->lport < 0 || o->rport < 0))

@@ -15,6 +15,7 @@
 
 #include "image/vmware.h"
 #include "memsift/image.h"
+#include "support/test_dir.h"
 
 #define PAGE 4096u
 #define MAGIC_V0 0xbed2bed0u
@@ -29,34 +30,20 @@ static char g_dir[512];
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("MEMSIFT_TEST_TMP");
-    snprintf(g_dir, sizeof g_dir, "%s/vmwaretest.XXXXXX", base && *base ? base : "/tmp");
-    assert_non_null(mkdtemp(g_dir));
+    ms_test_dir_create(g_dir, sizeof g_dir, "vmwaretest");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    DIR *d = opendir(g_dir);
-    if (d != NULL) {
-        struct dirent *e;
-        char p[1024];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(g_dir);
+    ms_test_dir_remove(g_dir);
     return 0;
 }
 
 static void path_of(char *out, size_t size, const char *name)
 {
-    snprintf(out, size, "%s/%s", g_dir, name);
+    ms_test_dir_path(out, size, g_dir, name);
 }
 
 static void write_file(const char *name, const void *data, size_t len)
